@@ -1,0 +1,145 @@
+/**
+ * The plugin API: what a collector or a sink is, and how it describes itself to the registry.
+ * Built-in plugins (plugins/) and third-party plugins (config `plugins:`) use exactly this API.
+ */
+import type { Static, TObject } from '@sinclair/typebox';
+
+/** `state`: one row of a snapshot (a socket, a route). `metric`: counters or gauges. */
+export type EventKind = 'state' | 'metric';
+
+/**
+ * What a collector emits: ECS-style nested fields, without the envelope. The top-level keys
+ * `@timestamp`, `event`, `host`, `agent` and `labels` belong to the envelope and must not be used.
+ */
+export type EventFields = Record<string, unknown>;
+
+export interface CollectContext {
+  /**
+   * Hands one event to the pipeline, which stamps the envelope and routes it to the sinks.
+   * The fields object must not be mutated afterwards. Returns false when a sink queue is full:
+   * a collector that emits many events should then `await drained()` before emitting more
+   * (as with a Node stream's write()), otherwise the sink's `when_full` policy applies.
+   */
+  emit(dataset: string, kind: EventKind, fields: EventFields): boolean;
+  /** Resolves when every sink queue has room again. */
+  drained(): Promise<void>;
+  /**
+   * Records that `count` input lines or records from `source` were malformed and skipped.
+   * Counted in agent.stats; logged as one warning per source at most every few minutes.
+   */
+  malformed(source: string, count: number, example: string): void;
+  /** Aborted when the run exceeds its timeout or the agent is stopping. Check it between files. */
+  readonly signal: AbortSignal;
+  /** When this run started (ms since the epoch, from the agent's clock): the base of per-second rates. */
+  readonly startedAt: number;
+}
+
+export interface Collector {
+  /**
+   * Called at agent start and then on every tick of the instance's schedule. Never called again
+   * while a previous call is unsettled: the scheduler skips and counts that tick instead.
+   * May assume its options were validated and defaulted. Resolve once every event of this run is
+   * emitted; a rejection fails only this run (logged with the instance id and counted).
+   */
+  collect(ctx: CollectContext): Promise<void>;
+  /**
+   * Called once, when the agent stops or reloads, after the last collect() has settled.
+   * Release file descriptors, caches and child processes here.
+   */
+  close?(): Promise<void>;
+}
+
+/** One event as the pipeline hands it to sinks. */
+export interface SinkEvent {
+  readonly dataset: string;
+  /** `event.sequence`: 1, 2, 3… per agent process. */
+  readonly sequence: number;
+  /** The whole event as a JSON object on one line, without the trailing newline. */
+  readonly line: string;
+  /** Any field of the whole event by dotted path (`host.name`, `event.dataset`, `source.port`). */
+  field(path: string): unknown;
+}
+
+export interface Sink {
+  /**
+   * Called once, before the first write. May connect; a rejection is logged and retried with
+   * backoff before the next write attempt, so a sink whose target is down at start is a state,
+   * not a crash.
+   */
+  open?(): Promise<void>;
+  /**
+   * Called with one batch at a time, in order, never concurrently, only after open() resolved.
+   * Resolve once the batch is durable at the target (written, spooled to disk or acknowledged):
+   * the pipeline then forgets it. Reject with a SinkError: retriable ones are retried with
+   * backoff (the same batch, so a sink sees at-least-once delivery); others drop the batch,
+   * counted as failed.
+   */
+  write(batch: readonly SinkEvent[]): Promise<void>;
+  /**
+   * Called once, when the agent stops or reloads, after the last write() has settled and the
+   * queue was drained as far as the shutdown deadline allowed. Flush and release resources.
+   */
+  close?(): Promise<void>;
+  /** Called when agent.stats is built: sink-specific gauges (connected, spool bytes, last error). */
+  stats?(): Record<string, unknown>;
+}
+
+interface ManifestBase<O extends TObject> {
+  /** The YAML `type`; also the plugin's folder name. Lower-case letters, digits, `-` and `_`. */
+  readonly type: string;
+  /** One line, shown by `netagent plugins`. */
+  readonly description: string;
+  /**
+   * TypeBox schema of `options`. Its defaults and descriptions drive validation, `describe`
+   * and the docs; unknown keys are rejected, so declare every option.
+   */
+  readonly options: O;
+  /** Absolute path of the plugin's sample.yaml, shown by `netagent describe`. */
+  readonly sample?: string;
+}
+
+/** A class the DI container can construct (its parameters carry @inject tokens). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Constructor<T> = new (...args: any[]) => T;
+
+export interface CollectorManifest<O extends TObject = TObject> extends ManifestBase<O> {
+  readonly kind: 'collector';
+  /** The datasets the collector emits, for `describe` and the docs. */
+  readonly datasets: readonly string[];
+  /**
+   * Loads the implementation; called only when an instance is configured, so unused plugins
+   * cost nothing at start-up. The class is resolved in a child container per instance, and each
+   * constructor parameter names its token with `@inject(TOKENS.…)`.
+   */
+  load(): Promise<Constructor<Collector>>;
+}
+
+export interface SinkManifest<O extends TObject = TObject> extends ManifestBase<O> {
+  readonly kind: 'sink';
+  /** As CollectorManifest.load. */
+  load(): Promise<Constructor<Sink>>;
+  /**
+   * Option paths whose values are secret (e.g. `sasl.password`): masked wherever the config
+   * is echoed (validate, describe, logs).
+   */
+  readonly secrets?: readonly string[];
+}
+
+export type PluginManifest = CollectorManifest | SinkManifest;
+
+/** The typed options of a manifest, for the plugin's constructor. */
+export type OptionsOf<M extends { options: TObject }> = Static<M['options']>;
+
+/** Identity functions that give a manifest literal its type checking. */
+export function defineCollector<O extends TObject>(m: CollectorManifest<O>): CollectorManifest<O> {
+  return m;
+}
+export function defineSink<O extends TObject>(m: SinkManifest<O>): SinkManifest<O> {
+  return m;
+}
+
+/** `{ id, type }` of the configured instance, injectable as TOKENS.PluginInstance. */
+export interface PluginInstance {
+  readonly id: string;
+  readonly type: string;
+}
