@@ -1,0 +1,9 @@
+/**
+ * The built-in plugins. The composition root hands this list to the registry through
+ * TOKENS.PluginManifest, exactly as it hands over third-party manifests: there is no other road.
+ * Manifests are small; each implementation is loaded only when an instance is configured.
+ */
+import type { PluginManifest } from '../src/core/plugin.js';
+
+export const builtinPlugins: readonly PluginManifest[] = [
+];
