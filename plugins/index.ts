@@ -4,6 +4,8 @@
  * Manifests are small; each implementation is loaded only when an instance is configured.
  */
 import type { PluginManifest } from '../src/core/plugin.js';
+import { routeCollector } from './collectors/route/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
+  routeCollector,
 ];
