@@ -2,7 +2,7 @@
  * The one reader of /proc for every collector: it honours `agent.proc_root` (a host /proc mounted
  * into a container) and knows which network namespaces to read `net/` files from.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventFields } from './plugin.js';
 
@@ -23,6 +23,79 @@ export interface ProcFs {
   readNet(view: NetView, file: string): Promise<Buffer | null>;
   /** The whole of `<root>/<relativePath>`, or null when it does not exist. */
   read(relativePath: string): Promise<Buffer | null>;
+  /**
+   * `<root>/<pid>/net/<file>` as a stream of chunks that each hold whole lines only (the last
+   * chunk may end without a newline when the file does), or null when the file does not exist.
+   * For big files (/proc/net/tcp at 100k sockets is 15 MB): no whole-file buffer, no string.
+   * A chunk is a view of a reused buffer, valid only until the next iteration step: copy out
+   * what you keep. Optional so that test doubles may omit it: use `netLineChunks()`, which
+   * falls back to `readNet()`.
+   */
+  readNetLines?(view: NetView, file: string, chunkSize?: number): Promise<AsyncIterable<Buffer> | null>;
+}
+
+/** Default read size of readNetLines: few syscalls, small enough to stay out of RSS figures. */
+export const NET_CHUNK_SIZE = 256 * 1024;
+
+/** `procfs.readNetLines()` where implemented, else the whole `readNet()` buffer as one chunk. */
+export async function netLineChunks(
+  procfs: ProcFs,
+  view: NetView,
+  file: string,
+  chunkSize?: number,
+): Promise<AsyncIterable<Buffer> | null> {
+  if (procfs.readNetLines) return procfs.readNetLines(view, file, chunkSize);
+  const whole = await procfs.readNet(view, file);
+  return whole === null ? null : [whole] as unknown as AsyncIterable<Buffer>;
+}
+
+/**
+ * Streams a file in chunks ending on a line boundary, through one reused buffer that grows only
+ * when a single line is longer than it. Null when the file does not exist.
+ */
+export async function readLinesIfExists(
+  path: string,
+  chunkSize = NET_CHUNK_SIZE,
+): Promise<AsyncIterable<Buffer> | null> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw err;
+  }
+  const handle = fh;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let buf = Buffer.allocUnsafe(chunkSize);
+    let filled = 0; // bytes held in buf (a carried partial line, then new data)
+    try {
+      for (;;) {
+        if (filled === buf.length) {
+          const bigger = Buffer.allocUnsafe(buf.length * 2);
+          buf.copy(bigger, 0, 0, filled);
+          buf = bigger;
+        }
+        const { bytesRead } = await handle.read(buf, filled, buf.length - filled, null);
+        if (bytesRead === 0) {
+          if (filled > 0) yield buf.subarray(0, filled);
+          return;
+        }
+        const end = filled + bytesRead;
+        const lastNl = buf.lastIndexOf(10, end - 1);
+        if (lastNl < 0) {
+          filled = end; // no complete line yet (the carried part never holds a newline)
+          continue;
+        }
+        yield buf.subarray(0, lastNl + 1);
+        buf.copy(buf, 0, lastNl + 1, end);
+        filled = end - lastNl - 1;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return chunks();
 }
 
 export const SELF_VIEW: NetView = Object.freeze({ pid: 'self', fields: Object.freeze({}) });
@@ -48,6 +121,10 @@ export class SelfProcFs implements ProcFs {
 
   readNet(view: NetView, file: string): Promise<Buffer | null> {
     return readIfExists(join(this.root, view.pid, 'net', file));
+  }
+
+  readNetLines(view: NetView, file: string, chunkSize?: number): Promise<AsyncIterable<Buffer> | null> {
+    return readLinesIfExists(join(this.root, view.pid, 'net', file), chunkSize);
   }
 
   read(relativePath: string): Promise<Buffer | null> {

@@ -1,0 +1,131 @@
+/**
+ * Addresses as /proc/net/{tcp,udp}{,6} print them, decoded to the text netstat shows.
+ *
+ * The kernel prints an IPv4 address as `%08X` of the network-order 32-bit word read as a native
+ * integer, and an IPv6 address as four such words. On the little-endian hosts this agent runs on
+ * (x86-64, arm64) each word is therefore byte-reversed: `0100007F` is 127.0.0.1.
+ * IPv6 text follows glibc's inet_ntop (what netstat prints): the longest run of two or more zero
+ * groups becomes `::` (the first one on a tie), lower-case hex, and `::ffff:a.b.c.d` (v4-mapped)
+ * and `::a.b.c.d` (v4-compatible) keep the dotted quad.
+ */
+
+/** Hex digit values by byte; -1 for anything else. */
+export const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[65 + i] = 10 + i;
+  HEX[97 + i] = 10 + i;
+}
+
+/** The value of `n` hex digits at buf[at..], or -1 when one is not a hex digit. n ≤ 13. */
+export function hexAt(buf: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = HEX[buf[at + i]!]!;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** Dotted quad of a /proc-style IPv4 word (its low byte is the first octet). */
+export function ipv4FromWord(w: number): string {
+  return `${w & 255}.${(w >>> 8) & 255}.${(w >>> 16) & 255}.${w >>> 24}`;
+}
+
+/** inet_ntop(AF_INET6) of eight 16-bit groups, as glibc formats it. */
+export function formatIPv6Groups(g: ArrayLike<number>): string {
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  let curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (g[i] === 0) {
+      if (curBase < 0) {
+        curBase = i;
+        curLen = 1;
+      } else curLen++;
+    } else if (curBase >= 0) {
+      if (curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
+      curBase = -1;
+    }
+  }
+  if (curBase >= 0 && curLen > bestLen) {
+    bestBase = curBase;
+    bestLen = curLen;
+  }
+  if (bestLen < 2) bestBase = -1;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ':';
+      continue;
+    }
+    if (i !== 0) out += ':';
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
+      out += `${g[6]! >>> 8}.${g[6]! & 255}.${g[7]! >>> 8}.${g[7]! & 255}`;
+      return out;
+    }
+    out += g[i]!.toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
+  return out;
+}
+
+const groups = new Uint16Array(8);
+
+/**
+ * The IPv6 address of 32 hex digits at buf[at..] (four native-order words), or null when they
+ * are not all hex digits.
+ */
+export function ipv6FromHex(buf: Uint8Array, at: number): string | null {
+  for (let w = 0; w < 4; w++) {
+    const v = hexAt(buf, at + w * 8, 8);
+    if (v < 0) return null;
+    // The word's low byte is the first byte of the address.
+    groups[w * 2] = ((v & 255) << 8) | ((v >>> 8) & 255);
+    groups[w * 2 + 1] = (((v >>> 16) & 255) << 8) | (v >>> 24);
+  }
+  return formatIPv6Groups(groups);
+}
+
+/**
+ * Decodes and remembers address text: a busy host has 100k sockets over a few dozen addresses.
+ * Bounded: cleared when it holds more than `max` entries.
+ */
+export class AddressCache {
+  private readonly v4 = new Map<number, string>();
+  private readonly v6 = new Map<string, string>();
+
+  constructor(private readonly max = 65_536) {}
+
+  /** IPv4 text of 8 hex digits at buf[at..], or null when malformed. */
+  ipv4(buf: Buffer, at: number): string | null {
+    const w = hexAt(buf, at, 8);
+    if (w < 0) return null;
+    let s = this.v4.get(w);
+    if (s === undefined) {
+      if (this.v4.size >= this.max) this.v4.clear();
+      s = ipv4FromWord(w);
+      this.v4.set(w, s);
+    }
+    return s;
+  }
+
+  /** IPv6 text of 32 hex digits at buf[at..], or null when malformed. */
+  ipv6(buf: Buffer, at: number): string | null {
+    const key = buf.toString('latin1', at, at + 32);
+    let s = this.v6.get(key);
+    if (s === undefined) {
+      const t = ipv6FromHex(buf, at);
+      if (t === null) return null;
+      if (this.v6.size >= this.max) this.v6.clear();
+      this.v6.set(key, t);
+      s = t;
+    }
+    return s;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The tcp and udp collectors: one implementation parametrised by transport. The plugin classes
+ * in plugins/collectors/{tcp,udp}/collector.ts only bind it to DI tokens.
+ *
+ * Per network view and family it streams /proc/<pid>/net/<transport>[6] in line-aligned chunks:
+ * `mode: summary` only finds each line's state field (countInetStates); `mode: sockets` decodes
+ * each line in place (parseInetLines) and emits one event per socket. No whole-file string, no
+ * per-line string; address texts are cached.
+ */
+import type { Logger } from 'pino';
+import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
+import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
+import { AddressCache } from './inet-address.js';
+import { portTable, type InetOptions } from './inet-options.js';
+import {
+  CLOCK_TICKS,
+  NEXT,
+  PAUSE_AFTER,
+  PAUSE_BEFORE,
+  TCP_STATE_NAMES,
+  TCP_STATES,
+  UDP_STATES,
+  countInetStates,
+  newInetRow,
+  parseInetLines,
+  stateName,
+  timerName,
+  type InetParseOptions,
+  type InetRow,
+  type RowAction,
+} from './inet-sockets.js';
+import { MalformedTally } from './malformed.js';
+import { SocketOwners } from './process-sockets.js';
+import { UserNames } from './users.js';
+
+export type Transport = 'tcp' | 'udp';
+
+const FAMILIES = [
+  ['ipv4', ''],
+  ['ipv6', '6'],
+] as const;
+
+export class InetSocketCollector implements Collector {
+  private readonly addresses = new AddressCache();
+  private readonly row: InetRow = newInetRow();
+  private readonly stateMask: Uint8Array | null;
+  private readonly localPorts: Uint8Array | null;
+  private readonly remotePorts: Uint8Array | null;
+  private readonly owners: SocketOwners | null;
+  private readonly users: UserNames | null;
+  private readonly socketDataset: string;
+  private readonly summaryDataset: string;
+  /** The state names a summary reports (zeros included), in kernel order. */
+  private readonly summaryStates: readonly string[];
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: InetOptions,
+    private readonly procfs: ProcFs,
+    logger: Logger,
+    readonly instance: PluginInstance,
+  ) {
+    this.socketDataset = `${transport}.socket`;
+    this.summaryDataset = `${transport}.summary`;
+    const all = transport === 'tcp' ? TCP_STATES : UDP_STATES;
+    const wanted = options.states.length > 0 ? new Set<string>(options.states) : null;
+    this.summaryStates = wanted ? all.filter((s) => wanted.has(s)) : all;
+    if (wanted) {
+      this.stateMask = new Uint8Array(256);
+      TCP_STATE_NAMES.forEach((name, n) => {
+        if (wanted.has(name)) this.stateMask![n] = 1;
+      });
+    } else this.stateMask = null;
+    this.localPorts = portTable(options.local_ports);
+    this.remotePorts = portTable(options.remote_ports);
+    const sockets = options.mode !== 'summary';
+    this.owners = sockets && options.processes ? new SocketOwners(procfs.root, logger) : null;
+    this.users = sockets && options.users ? new UserNames(procfs.root) : null;
+  }
+
+  async collect(ctx: CollectContext): Promise<void> {
+    const { mode, families } = this.options;
+    const summary = mode !== 'sockets';
+    this.users?.refresh();
+    if (this.owners) await this.owners.beginCycle();
+    try {
+      for (const view of await this.procfs.netViews()) {
+        if (ctx.signal.aborted) return;
+        const perFamily: Record<string, Record<string, number>> = {};
+        for (const [family, suffix] of FAMILIES) {
+          if (!families.includes(family)) continue;
+          if (ctx.signal.aborted) return;
+          const file = this.transport + suffix;
+          const counts = await this.readFile(ctx, view, file, family === 'ipv6');
+          if (counts && summary) perFamily[family] = this.stateCounts(counts);
+        }
+        if (summary) this.emitSummary(ctx, view, perFamily);
+      }
+    } finally {
+      this.owners?.endCycle();
+    }
+  }
+
+  async close(): Promise<void> {
+    // Caches go with the instance.
+  }
+
+  /** Reads one file; returns the per-state counts (Float64Array by state number) or null when absent. */
+  private async readFile(ctx: CollectContext, view: NetView, file: string, v6: boolean): Promise<Float64Array | null> {
+    const chunks = await netLineChunks(this.procfs, view, file);
+    if (chunks === null) return null;
+    const counts = new Float64Array(256);
+    const bad = new MalformedTally();
+    const onBad = (buf: Buffer, s: number, e: number): void => bad.add(buf, s, e);
+    const sockets = this.options.mode !== 'summary';
+    if (!sockets && !this.localPorts && !this.remotePorts) {
+      for await (const chunk of chunks) countInetStates(chunk, v6, counts, (s, e) => onBad(chunk, s, e));
+    } else {
+      await this.readRows(ctx, view, chunks, v6, counts, onBad);
+    }
+    bad.report(ctx, `${this.procfs.root}/${view.pid}/net/${file}`);
+    return counts;
+  }
+
+  private async readRows(
+    ctx: CollectContext,
+    view: NetView,
+    chunks: AsyncIterable<Buffer>,
+    v6: boolean,
+    counts: Float64Array,
+    onBad: (buf: Buffer, s: number, e: number) => void,
+  ): Promise<void> {
+    const o = this.options;
+    const sockets = o.mode !== 'summary';
+    const transport = this.transport;
+    const type = v6 ? 'ipv6' : 'ipv4';
+    const dataset = this.socketDataset;
+    const viewFields = Object.keys(view.fields).length > 0 ? view.fields : null;
+    const { localPorts, remotePorts, owners, users } = this;
+    const timers = o.timers;
+    const popts: InetParseOptions = { v6, stateMask: this.stateMask, addresses: this.addresses };
+    let blocked = false;
+    let rescan = false;
+
+    const onRow = (r: InetRow): RowAction => {
+      if (localPorts !== null && localPorts[r.localPort] !== 1) return NEXT;
+      if (remotePorts !== null && remotePorts[r.remotePort] !== 1) return NEXT;
+      if (!sockets) {
+        counts[r.state]!++;
+        return NEXT;
+      }
+      let owner;
+      if (owners !== null) {
+        owner = owners.get(r.inode);
+        if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
+          rescan = true;
+          return PAUSE_BEFORE;
+        }
+      }
+      counts[r.state]!++;
+      const name = users?.name(r.uid);
+      const socket: Record<string, unknown> = {
+        state: stateName(r.state),
+        recv_q: r.rxQueue,
+        send_q: r.txQueue,
+        inode: r.inode,
+      };
+      if (timers) {
+        socket.timer = {
+          name: timerName(r.timer),
+          expires_s: r.timerTicks / CLOCK_TICKS,
+          retransmits: r.retransmits,
+          probes: r.probes,
+        };
+      }
+      const ev: EventFields = {
+        network: { transport, type },
+        source: { ip: r.localIp, port: r.localPort },
+        destination: { ip: r.remoteIp, port: r.remotePort },
+        socket,
+        user: name === undefined ? { id: String(r.uid) } : { id: String(r.uid), name },
+      };
+      if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
+      if (viewFields !== null) Object.assign(ev, viewFields);
+      if (!ctx.emit(dataset, 'state', ev)) {
+        blocked = true;
+        return PAUSE_AFTER;
+      }
+      return NEXT;
+    };
+
+    for await (const chunk of chunks) {
+      const bad = (s: number, e: number): void => onBad(chunk, s, e);
+      let pos = 0;
+      while (pos < chunk.length) {
+        pos = parseInetLines(chunk, pos, popts, this.row, onRow, bad);
+        if (rescan) {
+          rescan = false;
+          await owners!.rescan();
+        }
+        if (blocked) {
+          blocked = false;
+          await ctx.drained();
+        }
+      }
+    }
+  }
+
+  private stateCounts(counts: Float64Array): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.summaryStates) out[s] = 0;
+    for (let n = 0; n < counts.length; n++) {
+      const c = counts[n]!;
+      if (c === 0) continue;
+      if (this.stateMask !== null && this.stateMask[n] !== 1) continue;
+      const name = stateName(n);
+      out[name] = (out[name] ?? 0) + c;
+    }
+    return out;
+  }
+
+  private emitSummary(ctx: CollectContext, view: NetView, perFamily: Record<string, Record<string, number>>): void {
+    const states: Record<string, number> = {};
+    for (const s of this.summaryStates) states[s] = 0;
+    let count = 0;
+    for (const fam of Object.values(perFamily)) {
+      for (const [s, c] of Object.entries(fam)) {
+        states[s] = (states[s] ?? 0) + c;
+        count += c;
+      }
+    }
+    const ev: EventFields = {
+      network: { transport: this.transport },
+      socket: { states, families: perFamily, count },
+    };
+    if (Object.keys(view.fields).length > 0) Object.assign(ev, view.fields);
+    ctx.emit(this.summaryDataset, 'metric', ev);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The options schema of the tcp and udp collectors (one definition, parametrised by transport).
+ * Kept free of anything heavier than TypeBox: manifests import it at start-up.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TCP_STATES, UDP_STATES } from './inet-states.js';
+
+const PortSpec = Type.Union(
+  [
+    Type.Integer({ minimum: 0, maximum: 65535 }),
+    Type.String({ pattern: '^[0-9]{1,5}-[0-9]{1,5}$', description: 'an inclusive range, e.g. "8000-8099"' }),
+  ],
+  { description: 'a port number or an inclusive range "LOW-HIGH"' },
+);
+
+export function inetOptionsSchema(transport: 'tcp' | 'udp') {
+  const states = transport === 'tcp' ? TCP_STATES : UDP_STATES;
+  return Type.Object(
+    {
+      mode: Type.Union([Type.Literal('sockets'), Type.Literal('summary'), Type.Literal('both')], {
+        default: 'sockets',
+        description: `sockets: one ${transport}.socket event per socket (netstat -${transport[0]}an); summary: one ${transport}.summary event with counts per state and family; both`,
+      }),
+      states: Type.Array(Type.Union(states.map((s) => Type.Literal(s))), {
+        default: [],
+        description:
+          transport === 'tcp'
+            ? 'only sockets in these states (netstat names); [LISTEN] is `netstat -l`; empty: all'
+            : 'only sockets in these states: ESTABLISHED (connected) or CLOSE (bound only, what `netstat -l` lists); empty: all',
+      }),
+      families: Type.Array(Type.Union([Type.Literal('ipv4'), Type.Literal('ipv6')]), {
+        default: ['ipv4', 'ipv6'],
+        description: `which files to read: ipv4 = /proc/net/${transport}, ipv6 = /proc/net/${transport}6 (IPv6 sockets, including v4-mapped peers)`,
+      }),
+      local_ports: Type.Array(PortSpec, {
+        default: [],
+        description: 'only sockets whose local (source) port is one of these; empty: all',
+      }),
+      remote_ports: Type.Array(PortSpec, {
+        default: [],
+        description: 'only sockets whose remote (destination) port is one of these (0 = unconnected); empty: all',
+      }),
+      processes: Type.Boolean({
+        default: false,
+        description: 'add process.pid and process.name of the owning process (netstat -p); scans /proc/*/fd, cached across cycles',
+      }),
+      users: Type.Boolean({
+        default: true,
+        description: 'add user.name from the passwd file next to proc_root (netstat -e); user.id is always there',
+      }),
+      timers: Type.Boolean({
+        default: true,
+        description: 'add socket.timer.{name,expires_s,retransmits,probes} (netstat -o)',
+      }),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export type InetOptions = Static<ReturnType<typeof inetOptionsSchema>>;
+
+/** A 65536-entry membership table of port specs, or null when the list is empty (no filter). */
+export function portTable(specs: readonly (number | string)[]): Uint8Array | null {
+  if (specs.length === 0) return null;
+  const t = new Uint8Array(65536);
+  for (const spec of specs) {
+    if (typeof spec === 'number') t[spec] = 1;
+    else {
+      const [lo, hi] = spec.split('-').map(Number) as [number, number];
+      for (let p = Math.max(0, lo); p <= Math.min(65535, hi); p++) t[p] = 1;
+    }
+  }
+  return t;
+}

@@ -1,0 +1,163 @@
+/**
+ * Parses what `netstat` prints (the oracle of the socket collector tests) into rows, and maps
+ * collector events to the same row shape. Column layout per flag set, as net-tools prints it:
+ *   -tanu[W]: Proto Recv-Q Send-Q Local Foreign State
+ *   -e adds:  User Inode          -p adds: PID/Program name ("-" when unknown)
+ *   -o adds:  Timer, e.g. `off (0.00/0/0)` (two tokens)
+ *   -xa:      Proto RefCnt Flags(`[ ACC ]`) Type State I-Node [PID/Program] Path
+ */
+import type { CollectedEvent } from './collect.js';
+
+export interface InetToolRow {
+  proto: string; // tcp, tcp6, udp, udp6
+  recvQ: number;
+  sendQ: number;
+  local: string; // ip:port as netstat prints it, `*` for port 0
+  foreign: string;
+  state: string; // "" for unconnected UDP
+  user?: string;
+  inode?: number;
+  pid?: number; // undefined for "-"
+  program?: string;
+  timer?: { name: string; expires: number; retransmits: number; probes: number };
+}
+
+const TCP_STATE_WORDS = new Set([
+  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT',
+  'LAST_ACK', 'LISTEN', 'CLOSING', 'UNKNOWN',
+]);
+
+/** Rows of `netstat -tanu` with any of -e, -p, -o (say which, in that column order). */
+export function parseNetstatInet(text: string, cols: { e?: boolean; p?: boolean; o?: boolean } = {}): InetToolRow[] {
+  const rows: InetToolRow[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim().split(/\s+/);
+    if (!/^(tcp|udp)6?$/.test(t[0] ?? '')) continue;
+    const row: InetToolRow = {
+      proto: t[0]!,
+      recvQ: Number(t[1]),
+      sendQ: Number(t[2]),
+      local: t[3]!,
+      foreign: t[4]!,
+      state: '',
+    };
+    let i = 5;
+    if (TCP_STATE_WORDS.has(t[i] ?? '')) row.state = t[i++]!;
+    if (cols.e) {
+      row.user = t[i++]!;
+      row.inode = Number(t[i++]);
+    }
+    if (cols.p) {
+      const pp = t[i++]!;
+      if (pp !== '-') {
+        const slash = pp.indexOf('/');
+        row.pid = Number(pp.slice(0, slash));
+        row.program = pp.slice(slash + 1);
+      }
+    }
+    if (cols.o) {
+      const name = t[i++]!;
+      const m = /^\(([\d.]+)\/(\d+)\/(-?\d+)\)$/.exec(t[i++] ?? '');
+      if (!m) throw new Error(`bad timer in: ${line}`);
+      row.timer = { name, expires: Number(m[1]), retransmits: Number(m[2]), probes: Number(m[3]) };
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** netstat's `ip:port` text (`*` for port 0). */
+export function hostPort(ip: unknown, port: unknown): string {
+  return `${String(ip)}:${port === 0 ? '*' : String(port)}`;
+}
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A tcp.socket / udp.socket event as the row netstat -tanu would print for it. */
+export function inetEventRow(ev: CollectedEvent): InetToolRow {
+  const f = ev.fields as Obj;
+  const transport = f.network.transport as string;
+  const proto = transport + (f.network.type === 'ipv6' ? '6' : '');
+  let state = f.socket.state as string;
+  if (transport === 'udp' && state === 'CLOSE') state = ''; // netstat prints UDP states but ESTABLISHED as blank
+  const row: InetToolRow = {
+    proto,
+    recvQ: f.socket.recv_q,
+    sendQ: f.socket.send_q,
+    local: hostPort(f.source.ip, f.source.port),
+    foreign: hostPort(f.destination.ip, f.destination.port),
+    state,
+    user: f.user?.id,
+    inode: f.socket.inode,
+  };
+  if (f.process) {
+    row.pid = f.process.pid;
+    row.program = f.process.name;
+  }
+  if (f.socket.timer) {
+    row.timer = {
+      name: f.socket.timer.name,
+      expires: f.socket.timer.expires_s,
+      retransmits: f.socket.timer.retransmits,
+      probes: f.socket.timer.probes,
+    };
+  }
+  return row;
+}
+
+/** A stable sort key for comparing row sets (address, ports, state, inode). */
+export function rowKey(r: Pick<InetToolRow, 'proto' | 'local' | 'foreign' | 'state'>): string {
+  return `${r.proto} ${r.local} ${r.foreign} ${r.state}`;
+}
+
+export interface UnixToolRow {
+  refcnt: number;
+  flags: string[];
+  type: string;
+  state: string;
+  inode: number;
+  pid?: number;
+  program?: string;
+  path: string;
+}
+
+/** Rows of `netstat -xa` (with `p: true` for -xap). Paths are taken as the rest of the line. */
+export function parseNetstatUnix(text: string, cols: { p?: boolean } = {}): UnixToolRow[] {
+  const rows: UnixToolRow[] = [];
+  const types = new Set(['STREAM', 'DGRAM', 'SEQPACKET', 'RAW', 'RDM', 'UNKNOWN']);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('unix ')) continue;
+    const m = /^unix\s+(\d+)\s+\[ ((?:\w+ )*)\]\s+(\S+)\s+(.*)$/.exec(line);
+    if (!m || !types.has(m[3]!)) throw new Error(`bad netstat -x line: ${line}`);
+    let rest = m[4]!;
+    let state = '';
+    const sm = /^([A-Z]+)\s+(.*)$/.exec(rest);
+    if (sm) {
+      state = sm[1]!;
+      rest = sm[2]!;
+    }
+    const im = /^(\d+)\s*(.*)$/.exec(rest);
+    if (!im) throw new Error(`no inode in: ${line}`);
+    rest = im[2]!;
+    const row: UnixToolRow = {
+      refcnt: Number(m[1]),
+      flags: m[2]!.trim() === '' ? [] : m[2]!.trim().split(' '),
+      type: m[3]!,
+      state,
+      inode: Number(im[1]),
+      path: '',
+    };
+    if (cols.p) {
+      const pm = /^(\S+)\s*(.*)$/.exec(rest)!;
+      if (pm[1] !== '-') {
+        const slash = pm[1]!.indexOf('/');
+        row.pid = Number(pm[1]!.slice(0, slash));
+        row.program = pm[1]!.slice(slash + 1);
+      }
+      rest = pm[2]!;
+    }
+    row.path = rest.trimEnd();
+    rows.push(row);
+  }
+  return rows;
+}
