@@ -4,8 +4,12 @@
  * Manifests are small; each implementation is loaded only when an instance is configured.
  */
 import type { PluginManifest } from '../src/core/plugin.js';
+import { fileSink } from './sinks/file/index.js';
+import { stdoutSink } from './sinks/stdout/index.js';
 import { routeCollector } from './collectors/route/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
+  stdoutSink,
+  fileSink,
   routeCollector,
 ];

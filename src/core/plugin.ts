@@ -127,9 +127,6 @@ export interface SinkManifest<O extends TObject = TObject> extends ManifestBase<
 
 export type PluginManifest = CollectorManifest | SinkManifest;
 
-/** The typed options of a manifest, for the plugin's constructor. */
-export type OptionsOf<M extends { options: TObject }> = Static<M['options']>;
-
 /** Identity functions that give a manifest literal its type checking. */
 export function defineCollector<O extends TObject>(m: CollectorManifest<O>): CollectorManifest<O> {
   return m;
@@ -137,6 +134,13 @@ export function defineCollector<O extends TObject>(m: CollectorManifest<O>): Col
 export function defineSink<O extends TObject>(m: SinkManifest<O>): SinkManifest<O> {
   return m;
 }
+
+/**
+ * The typed options of a manifest. Use it beside the manifest, not in the implementation file
+ * that the manifest's load() imports (that would make the types circular): export the schema
+ * and `Static<typeof Schema>` from index.ts instead, as the built-in plugins do.
+ */
+export type OptionsOf<M extends { options: TObject }> = Static<M['options']>;
 
 /** `{ id, type }` of the configured instance, injectable as TOKENS.PluginInstance. */
 export interface PluginInstance {

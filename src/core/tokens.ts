@@ -17,6 +17,6 @@ export const TOKENS = {
   ProcFs: Symbol.for('netagent.ProcFs'),
   /** Clock: the one source of time, so tests can control it. */
   Clock: Symbol.for('netagent.Clock'),
-  /** ProblemReporter of the plugin instance (counted, rate-limited warnings). */
-  Problems: Symbol.for('netagent.Problems'),
+  /** agent.ephemeral_id: a UUID made once per process. */
+  EphemeralId: Symbol.for('netagent.EphemeralId'),
 } as const;

@@ -1,0 +1,184 @@
+/**
+ * The command line: `run`, `once`, `validate`, `plugins`, `describe TYPE`. Commands only; all the
+ * work happens in the core. Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration (EX_CONFIG).
+ */
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { buildAgent, createRootContainer } from '../composition-root.js';
+import type { Agent } from '../core/agent.js';
+import { loadAgentPlan } from '../core/config/load.js';
+import { ConfigError } from '../core/errors.js';
+import { AGENT_VERSION, PACKAGE_ROOT } from '../core/package-root.js';
+import { PluginRegistry } from '../core/registry.js';
+import { TOKENS } from '../core/tokens.js';
+import { parseDuration } from '../core/units.js';
+import { describePlugin, listPlugins } from './describe.js';
+
+const EXIT_USAGE = 2;
+const EXIT_CONFIG = 78;
+export const DEFAULT_CONFIG = join(PACKAGE_ROOT, 'config', 'default.yaml');
+
+const HELP = `netagent ${AGENT_VERSION}: netstat, ss, nstat and ip as normalized events
+
+Usage:
+  netagent run      [-c FILE]                      run until SIGTERM/SIGINT; SIGHUP reloads the config
+  netagent once     [-c FILE] [--collector TYPE]…  run each collector once, flush the sinks, exit
+  netagent validate  -c FILE                        check a config; exit 78 listing every problem
+  netagent plugins                                  list collector and sink types
+  netagent describe TYPE                            a plugin's options, defaults and a sample
+
+Options:
+  -c, --config FILE     config file (default: the embedded config/default.yaml)
+      --collector TYPE  with once: only this collector type or id (repeatable)
+  -l, --log-level LVL   trace|debug|info|warn|error|fatal|silent (overrides agent.log_level)
+  -h, --help            this help
+  -V, --version         print the version
+
+Events go to the configured sinks (stdout: NDJSON); logs go to stderr.`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        collector: { type: 'string', multiple: true },
+        'log-level': { type: 'string', short: 'l' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${AGENT_VERSION}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${HELP}\n`);
+    return command || values.help ? 0 : EXIT_USAGE;
+  }
+  const logLevel = values['log-level'];
+  const root = createRootContainer({ logLevel: logLevel ?? 'info' });
+  const logger = root.resolve<Logger>(TOKENS.Logger);
+  const configFile = values.config ?? DEFAULT_CONFIG;
+
+  switch (command) {
+    case 'run':
+      return run(configFile, root, logger, logLevel);
+    case 'once':
+      return once(configFile, values.collector ?? [], root, logger, logLevel);
+    case 'validate': {
+      if (!values.config) throw new UsageError('validate needs -c FILE');
+      const plan = await loadAgentPlan(configFile, root);
+      process.stdout.write(`${configFile}: OK (${plan.collectors.length} collectors, ${plan.sinks.length} sinks)\n`);
+      return 0;
+    }
+    case 'plugins': {
+      const registry = values.config ? (await loadAgentPlan(configFile, root)).registry : root.resolve(PluginRegistry);
+      process.stdout.write(`${listPlugins(registry)}\n`);
+      return 0;
+    }
+    case 'describe': {
+      const type = rest[0];
+      if (!type) throw new UsageError('describe needs a plugin TYPE (see `netagent plugins`)');
+      const registry = values.config ? (await loadAgentPlan(configFile, root)).registry : root.resolve(PluginRegistry);
+      const manifest = registry.get(type);
+      if (!manifest) throw new UsageError(`unknown plugin type "${type}" (known: ${registry.list().map((m) => m.type).join(', ')})`);
+      process.stdout.write(`${describePlugin(manifest)}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function applyConfigLogLevel(agent: Agent, logger: Logger, cliLevel: string | undefined): void {
+  if (!cliLevel) logger.level = agent.plan.agent.log_level;
+}
+
+async function once(file: string, types: string[], root: ReturnType<typeof createRootContainer>, logger: Logger, cliLevel?: string): Promise<number> {
+  const agent = await buildAgent(file, root, process.env, types);
+  applyConfigLogLevel(agent, logger, cliLevel);
+  await agent.once();
+  await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!, { finalStats: false });
+  const failed = agent.collectors.filter((c) => c.stats.failures > 0).map((c) => c.id);
+  if (failed.length > 0) logger.error({ collectors: failed }, 'some collectors failed');
+  return failed.length > 0 ? 1 : 0;
+}
+
+async function run(file: string, root: ReturnType<typeof createRootContainer>, logger: Logger, cliLevel?: string): Promise<number> {
+  let agent = await buildAgent(file, root);
+  applyConfigLogLevel(agent, logger, cliLevel);
+  await agent.start();
+  logger.info({ config: file, collectors: agent.collectors.length, sinks: agent.plan.sinks.length }, 'netagent running');
+
+  let busy: Promise<void> = Promise.resolve();
+  const serially = (task: () => Promise<void>) => (busy = busy.then(task, task));
+
+  process.on('SIGHUP', () => {
+    void serially(async () => {
+      logger.info({ config: file }, 'SIGHUP: reloading');
+      let next: Agent;
+      try {
+        next = await buildAgent(file, root);
+      } catch (err) {
+        const problems = err instanceof ConfigError ? err.problems.length : 1;
+        logger.error({ err: err instanceof ConfigError ? err.message : err, problems }, 'reload failed; the running config stays');
+        return;
+      }
+      await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!);
+      agent = next;
+      applyConfigLogLevel(agent, logger, cliLevel);
+      await agent.start();
+      logger.info('reloaded');
+    });
+  });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      void serially(async () => {
+        await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!);
+        logger.info('stopped');
+        resolve(0);
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  // Sinks are flushed and closed by now (stdout and stderr writes are synchronous for files and
+  // pipes on Linux); exit even if a library left a timer or socket behind.
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`netagent: ${err.message}\n(see netagent --help)\n`);
+      process.exit(EXIT_USAGE);
+    }
+    process.stderr.write(`netagent: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.NETAGENT_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);

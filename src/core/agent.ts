@@ -1,0 +1,127 @@
+/**
+ * One running configuration: its collectors, sinks, pipeline and scheduler. A reload builds a new
+ * Agent and stops the old one; the process-wide EventStamper keeps event.sequence going.
+ */
+import type { Logger } from 'pino';
+import type { DependencyContainer } from 'tsyringe';
+import type { AgentPlan, CollectorPlan, SinkPlan } from './config/load.js';
+import type { EventStamper } from './envelope.js';
+import { identityFor } from './identity.js';
+import { procFsFor } from './netns.js';
+import { Pipeline, SinkRunner } from './pipeline.js';
+import type { Collector, Constructor, PluginInstance, Sink } from './plugin.js';
+import { CollectorRunner, Scheduler } from './scheduler.js';
+import { TOKENS } from './tokens.js';
+import { parseDuration } from './units.js';
+
+export interface AgentDeps {
+  readonly logger: Logger;
+  readonly stamper: EventStamper;
+  readonly ephemeralId: string;
+  readonly now: () => number;
+}
+
+export class Agent {
+  private scheduler: Scheduler | null = null;
+  private statsTimer: NodeJS.Timeout | null = null;
+  private readonly startedAt: number;
+
+  private constructor(
+    readonly plan: AgentPlan,
+    private readonly deps: AgentDeps,
+    private readonly pipeline: Pipeline,
+    readonly collectors: readonly CollectorRunner[],
+  ) {
+    this.startedAt = deps.now();
+  }
+
+  /** Instantiates every configured plugin, each in its own child container. */
+  static async build(plan: AgentPlan, root: DependencyContainer, deps: AgentDeps): Promise<Agent> {
+    const scope = root.createChildContainer();
+    scope.register(TOKENS.AgentSettings, { useValue: plan.agent });
+    scope.register(TOKENS.ProcFs, { useValue: procFsFor(plan.agent) });
+    const sinks = await Promise.all(
+      plan.sinks.map(async (p) => new SinkRunner(p, await instantiate<Sink>(scope, p, deps.logger, 'sink'), deps.logger)),
+    );
+    const pipeline = new Pipeline(deps.stamper, sinks, deps.now);
+    const collectors = await Promise.all(
+      plan.collectors.map(
+        async (p) => new CollectorRunner(p, await instantiate<Collector>(scope, p, deps.logger, 'collector'), pipeline, deps.logger, deps.now),
+      ),
+    );
+    return new Agent(plan, deps, pipeline, collectors);
+  }
+
+  /** Starts sinks, runs every collector now and then on schedule, and emits agent.stats periodically. */
+  async start(): Promise<void> {
+    this.deps.stamper.setIdentity(identityFor(this.plan.agent, this.deps.ephemeralId, this.deps.logger));
+    this.pipeline.start();
+    this.scheduler = new Scheduler(this.collectors);
+    await this.scheduler.start();
+    const every = parseDuration(this.plan.agent.stats_interval)!;
+    if (every > 0) {
+      this.statsTimer = setInterval(() => this.emitStats(), every);
+      this.statsTimer.unref();
+    }
+  }
+
+  /** Runs every collector once, for `netagent once`. */
+  async once(): Promise<void> {
+    this.deps.stamper.setIdentity(identityFor(this.plan.agent, this.deps.ephemeralId, this.deps.logger));
+    this.pipeline.start();
+    await Promise.all(this.collectors.map((c) => c.runNow()));
+  }
+
+  /**
+   * Stops scheduling, lets in-flight collections finish, flushes and closes every sink, all within
+   * `timeoutMs`. A last agent.stats event records the final counters (unless `finalStats` is false).
+   */
+  async stop(timeoutMs: number, { finalStats = true } = {}): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    this.scheduler?.stop();
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    // Collections get at most half the time, so that sinks keep the rest to flush.
+    const collectDeadline = Date.now() + timeoutMs / 2;
+    await Promise.all(this.collectors.map((c) => c.settle(collectDeadline)));
+    await Promise.all(
+      this.collectors.map(async (c) => {
+        try {
+          await c.collector.close?.();
+        } catch (err) {
+          this.deps.logger.error({ collector: c.id, err }, 'collector close failed');
+        }
+      }),
+    );
+    if (finalStats && parseDuration(this.plan.agent.stats_interval)! > 0) this.emitStats();
+    await this.pipeline.stop(deadline);
+  }
+
+  statsFields(): Record<string, unknown> {
+    return {
+      netagent: {
+        uptime_s: Math.round((this.deps.now() - this.startedAt) / 1000),
+        collectors: Object.fromEntries(this.collectors.map((c) => [c.id, { type: c.plan.manifest.type, ...c.stats }])),
+        sinks: Object.fromEntries(this.pipeline.sinks.map((s) => [s.id, { type: s.plan.manifest.type, ...s.stats() }])),
+      },
+    };
+  }
+
+  private emitStats(): void {
+    this.pipeline.emit('agent.stats', 'metric', this.statsFields());
+  }
+}
+
+async function instantiate<T>(
+  scope: DependencyContainer,
+  plan: CollectorPlan | SinkPlan,
+  logger: Logger,
+  kind: 'collector' | 'sink',
+): Promise<T> {
+  const child = scope.createChildContainer();
+  const instance: PluginInstance = { id: plan.id, type: plan.manifest.type };
+  child.register(TOKENS.PluginOptions, { useValue: plan.options });
+  child.register(TOKENS.PluginInstance, { useValue: instance });
+  child.register(TOKENS.Logger, { useValue: logger.child({ [kind]: plan.id }) });
+  const implementation = (await plan.manifest.load()) as Constructor<unknown> as Constructor<T>;
+  return child.resolve<T>(implementation);
+}

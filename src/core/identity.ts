@@ -1,0 +1,48 @@
+/** Who this agent is: host name, version, a persistent agent.id and a per-process ephemeral id. */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentSettings } from './config/schema.js';
+import type { AgentIdentity } from './envelope.js';
+import { AGENT_VERSION } from './package-root.js';
+
+
+export function defaultStateDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/netagent';
+  return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'netagent');
+}
+
+/**
+ * The agent.id stored in `<state_dir>/agent-id`, created on first start. When the directory is
+ * not writable the id is still generated (and a warning says it will not survive a restart).
+ */
+export function persistentAgentId(stateDir: string, logger: Logger): string {
+  const file = join(stateDir, 'agent-id');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  } catch {
+    // first start
+  }
+  const id = randomUUID();
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(`${file}.tmp`, `${id}\n`);
+    renameSync(`${file}.tmp`, file);
+  } catch (err) {
+    logger.warn({ state_dir: stateDir, err: (err as Error).message }, 'cannot persist agent.id; it will change on restart (set agent.state_dir)');
+  }
+  return id;
+}
+
+export function identityFor(agent: AgentSettings, ephemeralId: string, logger: Logger): AgentIdentity {
+  return {
+    hostName: agent.name ?? hostname(),
+    agentVersion: AGENT_VERSION,
+    agentId: persistentAgentId(agent.state_dir ?? defaultStateDir(), logger),
+    ephemeralId,
+    labels: agent.tags,
+  };
+}

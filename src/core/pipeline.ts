@@ -1,0 +1,279 @@
+/**
+ * Fan-out from collectors to sinks. Each sink has its own bounded queue and a worker that writes
+ * batches one at a time and owns retries, so a slow or failing sink never blocks another and
+ * memory stays bounded: a full queue discards per its `when_full` policy, and counts it.
+ */
+import type { Logger } from 'pino';
+import type { SinkPlan } from './config/load.js';
+import type { EventStamper, StampedEvent } from './envelope.js';
+import { SinkError } from './errors.js';
+import { globMatcher } from './glob.js';
+import type { EventFields, EventKind, Sink } from './plugin.js';
+
+export interface SinkStats {
+  written: number;
+  failed: number;
+  dropped: number;
+  retries: number;
+  queued: number;
+  open: boolean;
+  last_error?: string;
+  [extra: string]: unknown;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class SinkRunner {
+  readonly accepts: (dataset: string) => boolean;
+  private queue: StampedEvent[] = [];
+  private head = 0;
+  private opened = false;
+  private closing = false;
+  private wake: (() => void) | null = null;
+  private worker: Promise<void> | null = null;
+  /** Aborted at the shutdown deadline: stop retrying, stop waiting. */
+  private readonly deadline = new AbortController();
+  private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0 };
+  private lastError: string | undefined;
+  private roomWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly plan: SinkPlan,
+    private readonly sink: Sink,
+    private readonly logger: Logger,
+  ) {
+    this.accepts = globMatcher(plan.datasets);
+  }
+
+  get id(): string {
+    return this.plan.id;
+  }
+
+  get depth(): number {
+    return this.queue.length - this.head;
+  }
+
+  get full(): boolean {
+    return this.depth >= this.plan.queue.max_events;
+  }
+
+  /** Queues one event; applies the when_full policy. */
+  enqueue(event: StampedEvent): void {
+    if (this.full) {
+      this.counters.dropped++;
+      if (this.plan.queue.when_full === 'drop_newest') return;
+      this.head++;
+    }
+    this.queue.push(event);
+    if (this.wake) this.wakeWorker();
+  }
+
+  /** Resolves when the queue has room again. */
+  room(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  start(): void {
+    this.worker ??= this.run();
+  }
+
+  /**
+   * Writes what is queued (no lingering) until empty or `deadlineMs` passes, then closes the
+   * sink. Events still queued at the deadline are counted as dropped.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.closing = true;
+    this.start();
+    this.wakeWorker();
+    const timer = setTimeout(() => this.deadline.abort(), Math.max(0, deadlineMs - Date.now()));
+    try {
+      await this.worker;
+    } finally {
+      clearTimeout(timer);
+    }
+    const left = this.depth;
+    if (left > 0) {
+      this.counters.dropped += left;
+      this.logger.error({ sink: this.id, events: left }, 'shutdown deadline reached: queued events dropped');
+      this.queue = [];
+      this.head = 0;
+    }
+    try {
+      await this.sink.close?.();
+    } catch (err) {
+      this.logger.error({ sink: this.id, err }, 'sink close failed');
+    }
+    this.releaseWaiters();
+  }
+
+  stats(): SinkStats {
+    const extra = this.sink.stats?.() ?? {};
+    return {
+      ...this.counters,
+      queued: this.depth,
+      open: this.opened,
+      ...(this.lastError !== undefined ? { last_error: this.lastError } : {}),
+      ...extra,
+    };
+  }
+
+  private wakeWorker(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private releaseWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async waitForEvents(): Promise<void> {
+    if (this.depth > 0 || this.closing) return;
+    await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** Lets a partial batch fill up for at most max_wait, unless shutting down. */
+  private async linger(): Promise<void> {
+    const until = Date.now() + this.plan.batch.maxWaitMs;
+    while (!this.closing && this.depth < this.plan.batch.maxEvents) {
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wake = null;
+          resolve();
+        }, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private takeBatch(): StampedEvent[] {
+    const end = Math.min(this.queue.length, this.head + this.plan.batch.maxEvents);
+    const batch = this.queue.slice(this.head, end);
+    this.head = end;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 65_536 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (!this.full) this.releaseWaiters();
+    return batch;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.plan.retry.initialMs;
+    const retryAfterFailure = async (what: string, err: unknown) => {
+      this.counters.retries++;
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ sink: this.id, err: this.lastError, retry_in_ms: backoff }, `${what} failed; will retry`);
+      await sleep(backoff * (0.5 + Math.random() / 2), this.deadline.signal);
+      backoff = Math.min(backoff * 2, this.plan.retry.maxMs);
+    };
+    while (!this.deadline.signal.aborted) {
+      if (!this.opened) {
+        try {
+          await this.sink.open?.();
+          this.opened = true;
+          backoff = this.plan.retry.initialMs;
+        } catch (err) {
+          if (this.closing && this.depth === 0) return;
+          await retryAfterFailure('open', err);
+          continue;
+        }
+      }
+      await this.waitForEvents();
+      if (this.depth === 0) {
+        if (this.closing) return;
+        continue;
+      }
+      await this.linger();
+      const batch = this.takeBatch();
+      let settled = false;
+      while (!settled && !this.deadline.signal.aborted) {
+        try {
+          await this.sink.write(batch);
+          this.counters.written += batch.length;
+          backoff = this.plan.retry.initialMs;
+          settled = true;
+        } catch (err) {
+          if (err instanceof SinkError && !err.retriable) {
+            this.counters.failed += batch.length;
+            this.lastError = err.message;
+            this.logger.error({ sink: this.id, events: batch.length, err: err.message }, 'write failed, batch dropped');
+            settled = true;
+          } else await retryAfterFailure('write', err);
+        }
+      }
+      if (!settled) {
+        this.counters.dropped += batch.length;
+        this.logger.error({ sink: this.id, events: batch.length }, 'shutdown deadline reached during retries: batch dropped');
+      }
+    }
+  }
+}
+
+/** Stamps each emitted event once and hands it to every sink whose datasets match. */
+export class Pipeline {
+  private readonly routes = new Map<string, SinkRunner[]>();
+
+  constructor(
+    private readonly stamper: EventStamper,
+    readonly sinks: readonly SinkRunner[],
+    private readonly now: () => number,
+  ) {}
+
+  /** Returns false when some sink that takes this dataset is full (see CollectContext.emit). */
+  emit(dataset: string, kind: EventKind, fields: EventFields): boolean {
+    const targets = this.routeOf(dataset);
+    if (targets.length === 0) return true;
+    const event = this.stamper.stamp(dataset, kind, fields, this.now());
+    let room = true;
+    for (const sink of targets) {
+      sink.enqueue(event);
+      if (sink.full) room = false;
+    }
+    return room;
+  }
+
+  async drained(): Promise<void> {
+    for (const sink of this.sinks) await sink.room();
+  }
+
+  start(): void {
+    for (const sink of this.sinks) sink.start();
+  }
+
+  /** Flushes every sink in parallel until `deadlineMs`, then closes them. */
+  async stop(deadlineMs: number): Promise<void> {
+    await Promise.all(this.sinks.map((s) => s.stop(deadlineMs)));
+  }
+
+  private routeOf(dataset: string): SinkRunner[] {
+    let targets = this.routes.get(dataset);
+    if (!targets) {
+      targets = this.sinks.filter((s) => s.accepts(dataset));
+      this.routes.set(dataset, targets);
+    }
+    return targets;
+  }
+}
