@@ -7,9 +7,11 @@ import type { PluginManifest } from '../src/core/plugin.js';
 import { fileSink } from './sinks/file/index.js';
 import { stdoutSink } from './sinks/stdout/index.js';
 import { routeCollector } from './collectors/route/index.js';
+import { igmpCollector } from './collectors/igmp/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
   fileSink,
   routeCollector,
+  igmpCollector,
 ];
