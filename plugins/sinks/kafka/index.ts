@@ -1,0 +1,139 @@
+/**
+ * The kafka sink's manifest: options schema and a lazy loader. kafkajs and the codecs are imported only by
+ * load(), so an agent without a kafka sink never pays for them.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { fileURLToPath } from 'node:url';
+import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
+import { defineSink } from '../../../src/core/plugin.js';
+
+const size = (def: string, description: string) => Size({ default: def, description: `${description} Bytes, or e.g. "512KiB", "64MB".` });
+const duration = (def: string, description: string) => Duration({ default: def, description: `${description} E.g. "250ms", "5s", "1m".` });
+const strict = { additionalProperties: false } as const;
+
+export const kafkaOptions = Type.Object(
+  {
+    brokers: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      default: ['127.0.0.1:9092'],
+      description: 'Bootstrap brokers, host:port.',
+    }),
+    client_id: Type.String({ default: 'netagent', description: 'Kafka client id (broker logs, quotas).' }),
+    topic: Type.String({
+      minLength: 1,
+      default: 'netagent.{{event.dataset}}',
+      description:
+        'Topic, a template: {{field.path}} is replaced by the event field (e.g. netagent.{{event.dataset}}), ' +
+        '{{path|fallback}} uses fallback when the field is missing. Characters Kafka does not allow become "_".',
+    }),
+    key: Type.String({
+      default: '{{host.name}}',
+      description: 'Message key, a template like topic. Empty: no key (partitions chosen round-robin).',
+    }),
+    headers: Type.Record(Type.String({ minLength: 1 }), Type.String(), {
+      default: {},
+      description: 'Message headers: name to template, e.g. {dataset: "{{event.dataset}}"}.',
+    }),
+    compression: StringEnum(['none', 'gzip', 'snappy', 'lz4', 'zstd'], { default: 'lz4', description: 'Batch compression codec.' }),
+    acks: Type.Union([Type.Literal('all'), Type.Literal(-1), Type.Literal(1), Type.Literal(0)], {
+      default: 'all',
+      description: 'all (-1): every in-sync replica; 1: the leader only; 0: no acknowledgement (no delivery guarantee).',
+    }),
+    idempotent: Type.Boolean({
+      default: false,
+      description:
+        'kafkajs idempotent producer (experimental in kafkajs): needs acks all; one request in flight. ' +
+        'Removes duplicates from kafkajs-internal retries only, not from re-sends after reconnects.',
+    }),
+    create_topics: Type.Boolean({
+      default: true,
+      description: 'Create a missing topic (admin API, broker default partitions and replication); else report it.',
+    }),
+    batch: Type.Object(
+      {
+        max_events: Type.Integer({ minimum: 1, default: 5000, description: 'Events per produce request at most.' }),
+        max_bytes: size('4MB', 'Bytes per produce request at most (before compression).'),
+        linger: duration('50ms', 'How long to wait for more events before sending a batch that is not full.'),
+      },
+      { ...strict, default: {} },
+    ),
+    timeouts: Type.Object(
+      {
+        connect: duration('5s', 'TCP/TLS connect and authentication timeout.'),
+        request: duration('30s', 'Time to wait for a broker response.'),
+        ack: duration('30s', 'Broker-side time to wait for acks from replicas.'),
+      },
+      { ...strict, default: {} },
+    ),
+    retry: Type.Object(
+      {
+        initial: duration('250ms', 'First backoff after a failure (reconnect, re-send).'),
+        max: duration('30s', 'Longest backoff.'),
+        multiplier: Type.Number({ minimum: 1, default: 2, description: 'Backoff growth per consecutive failure.' }),
+        jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Random part of each backoff (0..1).' }),
+      },
+      { ...strict, default: {} },
+    ),
+    ssl: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Connect with TLS.' }),
+        ca: Type.Optional(Type.String({ description: 'PEM file of the CA(s) to trust (default: the system CAs).' })),
+        cert: Type.Optional(Type.String({ description: 'PEM file of the client certificate (mutual TLS).' })),
+        key: Type.Optional(Type.String({ description: 'PEM file of the client key (mutual TLS).' })),
+        key_password: Type.Optional(Type.String({ description: 'Passphrase of the client key.' })),
+        reject_unauthorized: Type.Boolean({ default: true, description: 'Verify the broker certificate.' }),
+        servername: Type.Optional(Type.String({ description: 'TLS SNI / certificate name to expect.' })),
+      },
+      { ...strict, default: {} },
+    ),
+    sasl: Type.Optional(
+      Type.Object(
+        {
+          mechanism: StringEnum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+            description: 'SASL mechanism.',
+          }),
+          username: Type.String({ minLength: 1 }),
+          password: Type.Optional(Type.String({ description: 'Password (prefer password_env or password_file).' })),
+          password_env: Type.Optional(Type.String({ description: 'Name of an environment variable holding the password.' })),
+          password_file: Type.Optional(Type.String({ description: 'File holding the password (trailing newline ignored).' })),
+        },
+        { ...strict, description: 'SASL authentication; exactly one of password, password_env, password_file.' },
+      ),
+    ),
+    spool: Type.Object(
+      {
+        path: Type.String({
+          default: '',
+          description: 'Spool directory, one per sink instance. Default: .state/spool/kafka-<instance id>.',
+        }),
+        max_size: size('256MB', 'Bound on unacknowledged events on disk.'),
+        when_full: StringEnum(['block', 'drop_oldest', 'drop_newest'], {
+          default: 'block',
+          description:
+            'block: write() waits (then fails retriably, so the pipeline queue fills and backs up); ' +
+            'drop_oldest: discard the oldest spooled events; drop_newest: discard the incoming ones. Drops are counted.',
+        }),
+        sync: Type.Boolean({ default: true, description: 'fdatasync every spooled batch (durable against power loss).' }),
+      },
+      { ...strict, default: {} },
+    ),
+    close_timeout: duration('5s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
+  },
+  strict,
+);
+
+export type KafkaSinkOptions = Static<typeof kafkaOptions>;
+
+export const kafkaSink = defineSink({
+  kind: 'sink',
+  type: 'kafka',
+  description: 'Apache Kafka (kafkajs): at-least-once through a disk spool, templated topic/key, compression, TLS, SASL',
+  options: kafkaOptions,
+  sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
+  secrets: ['sasl.password', 'ssl.key_password'],
+  async load() {
+    return (await import('./sink.js')).KafkaSink;
+  },
+});
+
+export default kafkaSink;

@@ -1,0 +1,473 @@
+/**
+ * The kafka sink. write() puts a batch into the disk spool and resolves once it is on disk; a background
+ * loop sends the spool to Kafka in order and advances the spool's commit position only after the broker
+ * acknowledged. So delivery is at-least-once across broker outages, agent restarts and SIGKILL.
+ *
+ * kafkajs gaps covered here: it does not reconnect when brokers are down at start and it gives a batch up
+ * after its own few retries; this loop owns reconnects and re-sends (exponential backoff with jitter) and
+ * keeps kafkajs's own retries short.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import { Value } from '@sinclair/typebox/value';
+import type { Admin, CompressionTypes, Kafka, Producer, SASLOptions, logCreator, Message } from 'kafkajs';
+import type { Logger } from 'pino';
+import { inject, injectable } from 'tsyringe';
+import { SinkError } from '../../../src/core/errors.js';
+import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
+import { TOKENS } from '../../../src/core/tokens.js';
+import { registerCodec, type CompressionName } from './codecs.js';
+import { kafkaOptions, type KafkaSinkOptions } from './index.js';
+import { Spool, SpoolFullError, type SpoolEntry, type SpoolRecord, type WhenFull } from './spool.js';
+import { compileTemplate, sanitizeTopic, type Template } from './template.js';
+import { parseDuration as coreDuration, parseSize as coreSize } from '../../../src/core/units.js';
+
+type KafkaJs = typeof import('kafkajs');
+
+interface Settings {
+  maxEvents: number;
+  maxBytes: number;
+  lingerMs: number;
+  connectMs: number;
+  requestMs: number;
+  ackMs: number;
+  backoff: { initial: number; max: number; multiplier: number; jitter: number };
+  closeMs: number;
+  acks: -1 | 0 | 1;
+}
+
+/** Repeated identical errors are logged at most this often. */
+const ERROR_LOG_INTERVAL_MS = 60_000;
+
+@injectable()
+export class KafkaSink implements Sink {
+  private readonly opts: KafkaSinkOptions;
+  private readonly log: Logger;
+  private readonly s: Settings;
+  private readonly topicT: Template;
+  private readonly keyT: Template | null;
+  private readonly headerTs: [string, Template][];
+  private spool!: Spool;
+  private kjs!: KafkaJs;
+  private compression!: CompressionTypes;
+  private kafka: Kafka | null = null;
+  private producer: Producer | null = null;
+  private admin: Admin | null = null;
+  private readonly knownTopics = new Set<string>();
+  private loop: Promise<void> | null = null;
+  private readonly stop = new AbortController();
+  private connected = false;
+  private delivered = 0;
+  private dropped = 0;
+  private duplicates = 0;
+  private lastError: string | null = null;
+  private lastErrorAt: string | null = null;
+  private lastLogged: { msg: string; at: number } | null = null;
+  private failures = 0;
+  /** For benchmarks and tests: called after each acknowledged batch with the running delivered total. */
+  onDelivered: ((delivered: number) => void) | null = null;
+
+  constructor(
+    @inject(TOKENS.PluginOptions) options: KafkaSinkOptions,
+    @inject(TOKENS.Logger) logger: Logger,
+    @inject(TOKENS.PluginInstance) private readonly instance: PluginInstance,
+  ) {
+    // Defaults again: harmless when the registry already applied them, needed when constructed directly.
+    this.opts = Value.Default(kafkaOptions, structuredClone(options ?? {})) as KafkaSinkOptions;
+    this.log = logger;
+    const o = this.opts;
+    this.s = {
+      maxEvents: o.batch.max_events,
+      maxBytes: parseSize(o.batch.max_bytes),
+      lingerMs: parseDuration(o.batch.linger),
+      connectMs: parseDuration(o.timeouts.connect),
+      requestMs: parseDuration(o.timeouts.request),
+      ackMs: parseDuration(o.timeouts.ack),
+      backoff: {
+        initial: parseDuration(o.retry.initial),
+        max: parseDuration(o.retry.max),
+        multiplier: o.retry.multiplier,
+        jitter: o.retry.jitter,
+      },
+      closeMs: parseDuration(o.close_timeout),
+      acks: o.acks === 'all' ? -1 : o.acks,
+    };
+    this.topicT = compileTemplate(o.topic);
+    this.keyT = o.key === '' ? null : compileTemplate(o.key);
+    this.headerTs = Object.entries(o.headers).map(([k, v]) => [k, compileTemplate(v)]);
+    if (o.idempotent && this.s.acks !== -1) {
+      throw new SinkError('kafka: idempotent: true needs acks: all', false);
+    }
+  }
+
+  async open(): Promise<void> {
+    const o = this.opts;
+    const dir = path.resolve(o.spool.path || path.join('.state', 'spool', `kafka-${this.instance.id}`));
+    this.spool = new Spool({
+      dir,
+      maxBytes: parseSize(o.spool.max_size),
+      whenFull: o.spool.when_full as WhenFull,
+      blockTimeoutMs: 5_000,
+      sync: o.spool.sync,
+    });
+    try {
+      await this.spool.open();
+    } catch (e) {
+      throw new SinkError(`kafka: cannot open spool ${dir}: ${errText(e)}`, true, { cause: e });
+    }
+    if (this.spool.depth > 0) {
+      this.log.info({ spooled: this.spool.depth, bytes: this.spool.bytes, dir }, 'kafka: resuming delivery of spooled events');
+    }
+    if (this.spool.corrupt > 0) this.log.warn({ dir, segments: this.spool.corrupt }, 'kafka: damaged spool records skipped');
+    this.kjs = await import('kafkajs');
+    this.compression = await registerCodec(this.kjs as never, o.compression as CompressionName);
+    const sasl = this.saslConfig(); // fails early on a missing password source
+    const ssl = this.sslConfig();
+    this.kafka = new this.kjs.Kafka({
+      clientId: o.client_id,
+      brokers: o.brokers,
+      ssl,
+      sasl,
+      connectionTimeout: this.s.connectMs,
+      authenticationTimeout: this.s.connectMs,
+      requestTimeout: this.s.requestMs,
+      enforceRequestTimeout: true,
+      // Short: our own loop retries forever with backoff; kafkajs would otherwise hold a batch ~30 s.
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+      logLevel: this.kjs.logLevel.WARN,
+      logCreator: this.logCreator(),
+    });
+    this.loop = this.run();
+  }
+
+  async write(batch: readonly SinkEvent[]): Promise<void> {
+    const records: SpoolRecord[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      let headers: Record<string, string> | null = null;
+      if (this.headerTs.length > 0) {
+        headers = {};
+        for (const [k, t] of this.headerTs) headers[k] = t(e);
+      }
+      records[i] = { topic: sanitizeTopic(this.topicT(e)), key: this.keyT ? this.keyT(e) : null, headers, value: e.line };
+    }
+    try {
+      const r = await this.spool.append(records);
+      if (r.dropped > 0) {
+        this.dropped += r.dropped;
+        this.logOnce(`kafka: spool full (${this.opts.spool.when_full}): events dropped`, 'warn');
+      }
+    } catch (e) {
+      if (e instanceof SpoolFullError) throw new SinkError(`kafka: ${e.message}`, true, { cause: e });
+      throw new SinkError(`kafka: spool write failed: ${errText(e)}`, true, { cause: e });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.spool) return;
+    const deadline = Date.now() + this.s.closeMs;
+    while (this.loop && this.spool.depth > 0 && Date.now() < deadline && this.connectedOrTrying()) {
+      await sleep(20);
+    }
+    this.stop.abort();
+    const left = () => Math.max(0, deadline - Date.now());
+    if (this.loop) await Promise.race([this.loop, sleep(left() + 1_000)]);
+    await this.disconnect();
+    if (this.loop) await Promise.race([this.loop, sleep(2_000)]);
+    const left_ = this.spool.depth;
+    await this.spool.close();
+    if (left_ > 0) {
+      this.log.warn({ spooled: left_, dir: this.spoolDir() }, 'kafka: undelivered events left in the spool for the next start');
+    }
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      connected: this.connected,
+      queue_depth: this.spool?.depth ?? 0,
+      spool_bytes: this.spool?.bytes ?? 0,
+      delivered: this.delivered,
+      dropped: this.dropped,
+      duplicates: this.duplicates,
+      last_error: this.lastError,
+      last_error_at: this.lastErrorAt,
+    };
+  }
+
+  // --- the delivery loop ---
+
+  private async run(): Promise<void> {
+    const signal = this.stop.signal;
+    while (!signal.aborted) {
+      try {
+        await this.spool.waitForData(signal);
+        if (signal.aborted) break;
+        if (this.s.lingerMs > 0 && this.spool.depth < this.s.maxEvents && this.connected) {
+          await this.linger(signal);
+        }
+        if (!(await this.ensureConnected())) continue;
+        const batch = await this.spool.take(this.s.maxEvents, this.s.maxBytes);
+        if (batch.length === 0) continue;
+        try {
+          await this.ensureTopics(batch);
+        } catch (e) {
+          this.spool.release(false);
+          await this.failed('topic', e);
+          continue;
+        }
+        await this.spool.markSent(batch);
+        try {
+          await this.send(batch);
+        } catch (e) {
+          this.spool.release(true);
+          await this.failed('send', e);
+          continue;
+        }
+        const r = await this.spool.ack();
+        this.delivered += r.count;
+        this.duplicates += r.duplicates;
+        if (this.failures > 0) {
+          this.log.info({ delivered: this.delivered }, 'kafka: delivering again');
+          this.failures = 0;
+          this.lastLogged = null;
+        }
+        this.onDelivered?.(this.delivered);
+      } catch (e) {
+        // Spool I/O trouble: keep the loop alive.
+        this.spool.release(true);
+        await this.failed('spool', e);
+      }
+    }
+  }
+
+  private async linger(signal: AbortSignal): Promise<void> {
+    const until = Date.now() + this.s.lingerMs;
+    while (!signal.aborted && this.spool.depth < this.s.maxEvents && Date.now() < until) {
+      await sleep(Math.min(5, until - Date.now()), signal);
+    }
+  }
+
+  private async ensureConnected(): Promise<boolean> {
+    if (this.producer && this.connected) return true;
+    await this.disconnect();
+    const kafka = this.kafka!;
+    const producer = kafka.producer({
+      idempotent: this.opts.idempotent,
+      maxInFlightRequests: this.opts.idempotent ? 1 : undefined,
+      allowAutoTopicCreation: false,
+      createPartitioner: this.kjs.Partitioners.DefaultPartitioner,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    try {
+      await producer.connect();
+      await admin.connect();
+    } catch (e) {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await this.failed('connect', e);
+      return false;
+    }
+    producer.on(producer.events.DISCONNECT, () => {
+      if (this.producer === producer) this.connected = false;
+    });
+    this.producer = producer;
+    this.admin = admin;
+    this.connected = true;
+    this.log.info({ brokers: this.opts.brokers }, 'kafka: connected');
+    return true;
+  }
+
+  private async disconnect(): Promise<void> {
+    const p = this.producer;
+    const a = this.admin;
+    this.producer = null;
+    this.admin = null;
+    this.connected = false;
+    await Promise.all([p?.disconnect().catch(() => {}), a?.disconnect().catch(() => {})]);
+  }
+
+  private async ensureTopics(batch: readonly SpoolEntry[]): Promise<void> {
+    let wanted: string[] | null = null;
+    for (const e of batch) {
+      if (!this.knownTopics.has(e.topic) && !wanted?.includes(e.topic)) (wanted ??= []).push(e.topic);
+    }
+    if (!wanted) return;
+    const admin = this.admin!;
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      if (!this.opts.create_topics) {
+        throw new Error(
+          `topic ${missing.map((t) => JSON.stringify(t)).join(', ')} does not exist and create_topics is false; ` +
+            'create it or enable create_topics (events stay spooled)',
+        );
+      }
+      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+      this.log.info({ topics: missing }, 'kafka: created topics');
+    }
+    for (const t of wanted) this.knownTopics.add(t);
+  }
+
+  private async send(batch: readonly SpoolEntry[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const e of batch) {
+      let msgs = byTopic.get(e.topic);
+      if (!msgs) byTopic.set(e.topic, (msgs = []));
+      msgs.push({ key: e.key, value: e.value, headers: e.headers ?? undefined });
+    }
+    await this.producer!.sendBatch({
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      acks: this.s.acks,
+      timeout: this.s.ackMs,
+      compression: this.compression,
+    });
+  }
+
+  private async failed(stage: 'connect' | 'topic' | 'send' | 'spool', e: unknown): Promise<void> {
+    this.failures++;
+    const msg = this.describe(stage, e);
+    this.lastError = msg;
+    this.lastErrorAt = new Date().toISOString();
+    const name = (e as { name?: string })?.name ?? '';
+    if (/UNKNOWN_TOPIC|does not host this topic-partition/i.test(errText(e))) this.knownTopics.clear();
+    if (stage !== 'topic' || name.startsWith('KafkaJS')) {
+      // Connection-level trouble: start over with a fresh connection (kafkajs will not reconnect by itself).
+      if (stage !== 'topic' || /connect|closed|timeout/i.test(errText(e))) await this.disconnect();
+    }
+    this.logOnce(msg, this.failures === 1 || /authentication|does not exist/i.test(msg) ? 'warn' : 'info');
+    const delay = backoff(this.failures, this.s.backoff);
+    await sleep(delay, this.stop.signal);
+  }
+
+  private describe(stage: string, e: unknown): string {
+    const text = errText(e);
+    const brokers = this.opts.brokers.join(',');
+    if ((e as { name?: string })?.name === 'KafkaJSSASLAuthenticationError' || /SASL|authentication/i.test(text)) {
+      const s = this.opts.sasl;
+      return `kafka: authentication failed at ${brokers}${s ? ` (${s.mechanism}, user ${s.username})` : ''}: ${text}`;
+    }
+    if (stage === 'connect') return `kafka: cannot connect to ${brokers}: ${text}; events are spooled and retried`;
+    if (stage === 'topic') return `kafka: ${text}`;
+    return `kafka: ${stage} failed: ${text}; will retry`;
+  }
+
+  private logOnce(msg: string, level: 'warn' | 'info'): void {
+    const now = Date.now();
+    if (this.lastLogged && this.lastLogged.msg === msg && now - this.lastLogged.at < ERROR_LOG_INTERVAL_MS) return;
+    this.lastLogged = { msg, at: now };
+    this.log[level]({ spooled: this.spool?.depth ?? 0, failures: this.failures }, msg);
+  }
+
+  private connectedOrTrying(): boolean {
+    // While closing, keep waiting only if delivery is possible: connected, or not failing yet.
+    return this.connected || this.failures === 0;
+  }
+
+  private spoolDir(): string {
+    return path.resolve(this.opts.spool.path || path.join('.state', 'spool', `kafka-${this.instance.id}`));
+  }
+
+  private saslConfig(): SASLOptions | undefined {
+    const s = this.opts.sasl;
+    if (!s) return undefined;
+    const sources = [s.password !== undefined, s.password_env !== undefined, s.password_file !== undefined].filter(Boolean);
+    if (sources.length !== 1) {
+      throw new SinkError('kafka: sasl needs exactly one of password, password_env, password_file', false);
+    }
+    let password: string;
+    if (s.password_env !== undefined) {
+      const v = process.env[s.password_env];
+      if (v === undefined) throw new SinkError(`kafka: sasl.password_env: environment variable ${s.password_env} is not set`, false);
+      password = v;
+    } else if (s.password_file !== undefined) {
+      try {
+        password = readFileSync(s.password_file, 'utf8').replace(/\r?\n$/, '');
+      } catch (e) {
+        throw new SinkError(`kafka: sasl.password_file: cannot read ${s.password_file}: ${(e as Error).message}`, false);
+      }
+    } else {
+      password = s.password!;
+    }
+    return { mechanism: s.mechanism, username: s.username, password } as SASLOptions;
+  }
+
+  private sslConfig(): ConnectionOptions | undefined {
+    const t = this.opts.ssl;
+    if (!t.enabled) return undefined;
+    const read = (what: string, file: string | undefined) => {
+      if (file === undefined) return undefined;
+      try {
+        return readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new SinkError(`kafka: ssl.${what}: cannot read ${file}: ${(e as Error).message}`, false);
+      }
+    };
+    const out: ConnectionOptions = { rejectUnauthorized: t.reject_unauthorized };
+    const ca = read('ca', t.ca);
+    const cert = read('cert', t.cert);
+    const key = read('key', t.key);
+    if (ca) out.ca = ca;
+    if (cert) out.cert = cert;
+    if (key) out.key = key;
+    if (t.key_password !== undefined) out.passphrase = t.key_password;
+    if (t.servername !== undefined) out.servername = t.servername;
+    return out;
+  }
+
+  /** kafkajs logs go to our pino logger, one level quieter (its connection errors are our loop's business). */
+  private logCreator(): logCreator {
+    const log = this.log.child({ component: 'kafkajs' });
+    return () =>
+      ({ namespace, level, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...extra } = entry as { message: string; [k: string]: unknown };
+        const fields = { ns: namespace, ...extra };
+        // kafkajs ERROR -> info, WARN -> debug, INFO/DEBUG -> trace
+        if (level <= 1) log.info(fields, message);
+        else if (level === 2) log.debug(fields, message);
+        else log.trace(fields, message);
+      };
+  }
+}
+
+export function backoff(attempt: number, b: Settings['backoff']): number {
+  const base = Math.min(b.max, b.initial * b.multiplier ** Math.max(0, attempt - 1));
+  return Math.round(base * (1 - b.jitter + Math.random() * b.jitter));
+}
+
+function parseSize(v: string | number): number {
+  const n = coreSize(v);
+  if (n === undefined) throw new SinkError(`kafka: not a size: ${JSON.stringify(v)}`, false);
+  return n;
+}
+
+function parseDuration(v: string | number): number {
+  const n = coreDuration(v);
+  if (n === undefined) throw new SinkError(`kafka: not a duration: ${JSON.stringify(v)}`, false);
+  return n;
+}
+
+function errText(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  for (let i = 0; cur && i < 4; i++) {
+    const m = cur instanceof Error ? cur.message : String(cur);
+    if (m && !parts.includes(m)) parts.push(m);
+    cur = (cur as { cause?: unknown; originalError?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError;
+  }
+  return parts.join(': ') || 'unknown error';
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,715 @@
+/**
+ * The kafka sink's disk spool: an append-only log of records (topic, key, headers, value) that are not
+ * yet acknowledged by Kafka, surviving a restart or SIGKILL of the agent.
+ *
+ * Layout of the spool directory:
+ *   NNNNNNNNNNNNNNNN.seg  segments, each a run of frames: u32le payload length, u32le crc32(payload), payload
+ *   cursor                one line "v1 <seg> <offset> <sentSeg> <sentOffset> <crc>" padded to 64 bytes,
+ *                         rewritten in place: the position up to which Kafka acknowledged everything
+ *                         (commit), and up to which records were handed to Kafka (sent; what lies between
+ *                         the two is re-sent after a restart and counted as possible duplicates)
+ *   lock                  pid of the process using the spool
+ *
+ * Payload: u8 version=1, u16 topic length, topic, i32 key length (-1: null), key, u16 header count,
+ * per header (u16 name length, name, u32 value length, value), then the value up to the payload's end.
+ *
+ * append() writes one batch with a single write() and fdatasync() (unless sync is off), so a resolved
+ * append is on disk. Segments before the commit position are deleted. A torn frame at the end of the last
+ * segment (power loss mid-write) is cut off at recovery; records are otherwise delivered exactly as written.
+ *
+ * Only one batch is taken for sending at a time (take/ack/release), always from the head.
+ */
+import { once, EventEmitter } from 'node:events';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+
+export interface SpoolRecord {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly headers: Readonly<Record<string, string>> | null;
+  readonly value: string | Buffer;
+}
+
+export interface SpoolEntry extends SpoolRecord {
+  /** Segment and offset just past this record's frame: its commit position. */
+  readonly seg: number;
+  readonly end: number;
+  /** Frame size on disk. */
+  readonly bytes: number;
+}
+
+export type WhenFull = 'block' | 'drop_oldest' | 'drop_newest';
+
+export interface SpoolOptions {
+  dir: string;
+  /** Bound on the bytes of unacknowledged records. */
+  maxBytes: number;
+  whenFull: WhenFull;
+  /** How long append() waits for room under `block` before throwing SpoolFullError. */
+  blockTimeoutMs: number;
+  /** fdatasync each appended batch. */
+  sync: boolean;
+  /** Segment size at which a new segment file is started. */
+  segmentBytes?: number;
+  /** Bytes of records kept decoded in memory; beyond that they are read back from disk when sent. */
+  memoryBytes?: number;
+}
+
+export interface AppendResult {
+  accepted: number;
+  /** Dropped by the policy: the newest (drop_newest) or older spooled ones (drop_oldest). */
+  dropped: number;
+}
+
+export class SpoolFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpoolFullError';
+  }
+}
+
+interface Chunk {
+  seg: number;
+  start: number;
+  end: number;
+  count: number;
+  bytes: number;
+  /** Decoded records, or null when evicted from memory (read back on take()). */
+  entries: SpoolEntry[] | null;
+  /** How many leading entries are already acknowledged. */
+  acked: number;
+  dropped: boolean;
+}
+
+interface Pos {
+  seg: number;
+  off: number;
+}
+
+const FRAME_HEADER = 8;
+const CURSOR_SIZE = 64;
+const RECOVERY_CHUNK = 1000;
+
+const crc32: (b: Buffer) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (b) => (zlib as unknown as { crc32(b: Buffer): number }).crc32(b)
+    : crc32js;
+
+export class Spool {
+  private readonly segmentBytes: number;
+  private readonly memoryBytes: number;
+  private readonly chunks: Chunk[] = [];
+  private chunkHead = 0;
+  private liveBytes = 0;
+  private liveCount = 0;
+  private memBytes = 0;
+  private commit: Pos = { seg: 0, off: 0 };
+  private sent: Pos = { seg: 0, off: 0 };
+  private writeSeg = 0;
+  private writeSize = 0;
+  private writeFd: fsp.FileHandle | null = null;
+  private cursorRw: fsp.FileHandle | null = null;
+  private cursorChain: Promise<unknown> = Promise.resolve();
+  private readonly readFds = new Map<number, fsp.FileHandle>();
+  private inflight: { chunks: number; lastEntries: number; count: number } | null = null;
+  private uncertain = 0;
+  private appendLock: Promise<unknown> = Promise.resolve();
+  private readonly events = new EventEmitter();
+  private closed = false;
+  /** Records found damaged at recovery and skipped. */
+  corrupt = 0;
+
+  constructor(private readonly opts: SpoolOptions) {
+    this.segmentBytes = opts.segmentBytes ?? Math.max(1 << 20, Math.min(64 << 20, Math.floor(opts.maxBytes / 4)));
+    this.memoryBytes = opts.memoryBytes ?? Math.min(opts.maxBytes, 64 << 20);
+    this.events.setMaxListeners(0);
+  }
+
+  /** Unacknowledged records. */
+  get depth(): number {
+    return this.liveCount;
+  }
+  /** Bytes of unacknowledged records (frames). */
+  get bytes(): number {
+    return this.liveBytes;
+  }
+  /** Records at the head that may already be in Kafka (sent before a failure or a restart). */
+  get uncertainCount(): number {
+    return this.uncertain;
+  }
+
+  async open(): Promise<void> {
+    await fsp.mkdir(this.opts.dir, { recursive: true });
+    await this.lock();
+    const cursorFile = path.join(this.opts.dir, 'cursor');
+    await (await fsp.open(cursorFile, 'a')).close();
+    this.cursorRw = await fsp.open(cursorFile, 'r+');
+    await this.readCursor();
+    const segs = await this.listSegments();
+    for (const s of segs) {
+      if (s < this.commit.seg) await fsp.rm(this.segPath(s), { force: true });
+    }
+    const live = segs.filter((s) => s >= this.commit.seg);
+    let uncertainEnd = true;
+    for (let i = 0; i < live.length; i++) {
+      const seg = live[i]!;
+      const start = seg === this.commit.seg ? this.commit.off : 0;
+      const last = i === live.length - 1;
+      const { validEnd, size } = await this.recoverSegment(seg, start, last, (e) => {
+        if (uncertainEnd && posLE({ seg: e.seg, off: e.end }, this.sent)) this.uncertain++;
+        else uncertainEnd = false;
+      });
+      if (last) {
+        if (validEnd < size) await fsp.truncate(this.segPath(seg), validEnd);
+        this.writeSeg = seg;
+        this.writeSize = validEnd;
+      }
+    }
+    if (live.length === 0) {
+      this.writeSeg = this.commit.seg + 1;
+      this.writeSize = 0;
+      this.commit = { seg: this.writeSeg, off: 0 };
+      this.sent = this.commit;
+      this.uncertain = 0;
+      await this.writeCursor(true);
+    }
+    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a');
+  }
+
+  /**
+   * Appends records; resolves once they are on disk. Applies `when_full` when they do not fit.
+   * Throws SpoolFullError under `block` when no room was made within blockTimeoutMs.
+   */
+  append(records: readonly SpoolRecord[]): Promise<AppendResult> {
+    const run = this.appendLock.then(() => this.appendLocked(records));
+    this.appendLock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendLocked(records: readonly SpoolRecord[]): Promise<AppendResult> {
+    if (this.closed) throw new Error('spool is closed');
+    if (records.length === 0) return { accepted: 0, dropped: 0 };
+    const frames = records.map(encodeFrame);
+    let total = 0;
+    for (const f of frames) total += f.length;
+    let dropped = 0;
+    let n = frames.length;
+    if (this.liveBytes + total > this.opts.maxBytes) {
+      switch (this.opts.whenFull) {
+        case 'block':
+          await this.waitForRoom(total);
+          break;
+        case 'drop_oldest':
+          dropped += this.dropOldest(this.liveBytes + total - this.opts.maxBytes);
+          if (this.liveBytes + total > this.opts.maxBytes) {
+            // Still too big (in-flight records cannot be dropped): keep what fits of the newest.
+            ({ n, total } = fit(frames, this.opts.maxBytes - this.liveBytes));
+            dropped += frames.length - n;
+          }
+          break;
+        case 'drop_newest':
+          ({ n, total } = fit(frames, this.opts.maxBytes - this.liveBytes));
+          dropped += frames.length - n;
+          break;
+      }
+    }
+    if (n === 0) return { accepted: 0, dropped };
+    if (this.writeSize > 0 && this.writeSize + total > this.segmentBytes) await this.rotate();
+    const buf = n === frames.length ? Buffer.concat(frames, total) : Buffer.concat(frames.slice(0, n), total);
+    const fd = this.writeFd!;
+    let written = 0;
+    while (written < buf.length) {
+      const r = await fd.write(buf, written, buf.length - written, null);
+      written += r.bytesWritten;
+    }
+    if (this.opts.sync) await fd.datasync();
+    const seg = this.writeSeg;
+    const start = this.writeSize;
+    let off = start;
+    const keep = this.memBytes + total <= this.memoryBytes;
+    const entries: SpoolEntry[] | null = keep ? [] : null;
+    for (let i = 0; i < n; i++) {
+      off += frames[i]!.length;
+      const r = records[i]!;
+      entries?.push({ topic: r.topic, key: r.key, headers: r.headers, value: r.value, seg, end: off, bytes: frames[i]!.length });
+    }
+    this.writeSize = off;
+    if (keep) this.memBytes += total;
+    this.chunks.push({ seg, start, end: off, count: n, bytes: total, entries, acked: 0, dropped: false });
+    this.liveBytes += total;
+    this.liveCount += n;
+    this.events.emit('data');
+    return { accepted: n, dropped };
+  }
+
+  /** Resolves when there is something to take (or the spool closes, or the signal aborts). */
+  async waitForData(signal?: AbortSignal): Promise<void> {
+    if (this.liveCount > 0 || this.closed || signal?.aborted) return;
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await once(this.events, 'data', { signal: ac.signal });
+    } catch {
+      /* aborted */
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Takes up to maxCount records / maxBytes (at least one record) from the head for sending.
+   * Exactly one take may be outstanding; settle it with ack() or release().
+   */
+  async take(maxCount: number, maxBytes: number): Promise<SpoolEntry[]> {
+    if (this.inflight) throw new Error('a batch is already taken');
+    const skipped = this.skipDroppedHead();
+    if (skipped) await this.setCommit(skipped);
+    const out: SpoolEntry[] = [];
+    let bytes = 0;
+    let full = 0;
+    let partial = 0;
+    for (let ci = this.chunkHead; ci < this.chunks.length; ci++) {
+      const c = this.chunks[ci]!;
+      if (c.dropped) break; // dropped chunks are removed once they reach the head
+      const entries = c.entries ?? (await this.load(c));
+      let j = c.acked;
+      for (; j < entries.length; j++) {
+        const e = entries[j]!;
+        if (out.length >= maxCount || (out.length > 0 && bytes + e.bytes > maxBytes)) break;
+        out.push(e);
+        bytes += e.bytes;
+      }
+      if (j === entries.length) {
+        full++;
+        continue;
+      }
+      if (j > c.acked) partial = j;
+      break;
+    }
+    if (out.length > 0) this.inflight = { chunks: full, lastEntries: partial, count: out.length };
+    return out;
+  }
+
+  /** Records the position handed to Kafka (before sending), so a restart knows what may be duplicated. */
+  async markSent(batch: readonly SpoolEntry[]): Promise<void> {
+    const e = batch[batch.length - 1];
+    if (!e) return;
+    if (posLE({ seg: e.seg, off: e.end }, this.sent)) return;
+    this.sent = { seg: e.seg, off: e.end };
+    await this.writeCursor(false);
+  }
+
+  /** The taken batch is in Kafka: advance the commit position. Returns how many were re-sends. */
+  async ack(): Promise<{ count: number; duplicates: number }> {
+    const inf = this.inflight;
+    if (!inf) return { count: 0, duplicates: 0 };
+    this.inflight = null;
+    let count = 0;
+    let freed = 0;
+    let commit = this.commit;
+    for (let k = 0; k < inf.chunks; k++) {
+      const c = this.chunks[this.chunkHead]!;
+      count += c.count - c.acked;
+      freed += c.bytes - this.ackedBytes(c);
+      commit = { seg: c.seg, off: c.end };
+      this.retireHead();
+    }
+    if (inf.lastEntries > 0) {
+      const c = this.chunks[this.chunkHead]!;
+      const entries = c.entries!;
+      for (let j = c.acked; j < inf.lastEntries; j++) freed += entries[j]!.bytes;
+      count += inf.lastEntries - c.acked;
+      c.acked = inf.lastEntries;
+      const e = entries[inf.lastEntries - 1]!;
+      commit = { seg: e.seg, off: e.end };
+      if (c.acked === c.count) this.retireHead();
+    }
+    this.liveBytes -= freed;
+    this.liveCount -= count;
+    const dup = Math.min(this.uncertain, count);
+    this.uncertain -= dup;
+    commit = this.skipDroppedHead() ?? commit;
+    await this.setCommit(commit);
+    this.events.emit('room');
+    return { count, duplicates: dup };
+  }
+
+  /** The taken batch was not (certainly) delivered; `uncertain`: it may have reached Kafka. */
+  release(uncertain: boolean): void {
+    const inf = this.inflight;
+    this.inflight = null;
+    if (inf && uncertain) this.uncertain = Math.max(this.uncertain, inf.count);
+  }
+
+  /** Flushes the cursor and closes files. Unacknowledged records stay for the next open(). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.events.emit('data');
+    this.events.emit('room');
+    await this.appendLock;
+    try {
+      await this.writeCursor(true);
+    } finally {
+      await this.writeFd?.close().catch(() => {});
+      await this.cursorRw?.close().catch(() => {});
+      for (const fd of this.readFds.values()) await fd.close().catch(() => {});
+      this.readFds.clear();
+      await fsp.rm(path.join(this.opts.dir, 'lock'), { force: true });
+    }
+  }
+
+  // --- internals ---
+
+  private ackedBytes(c: Chunk): number {
+    if (c.acked === 0) return 0;
+    let b = 0;
+    for (let j = 0; j < c.acked; j++) b += c.entries![j]!.bytes;
+    return b;
+  }
+
+  private retireHead(): void {
+    const c = this.chunks[this.chunkHead]!;
+    if (c.entries) this.memBytes -= c.bytes;
+    this.chunks[this.chunkHead] = undefined as unknown as Chunk;
+    this.chunkHead++;
+    if (this.chunkHead > 1024 && this.chunkHead * 2 > this.chunks.length) {
+      this.chunks.splice(0, this.chunkHead);
+      this.chunkHead = 0;
+    }
+  }
+
+  /** Removes dropped chunks at the head (when nothing is in flight); returns the new commit, if any. */
+  private skipDroppedHead(): Pos | undefined {
+    if (this.inflight) return undefined;
+    let commit: Pos | undefined;
+    while (this.chunkHead < this.chunks.length && this.chunks[this.chunkHead]!.dropped) {
+      const c = this.chunks[this.chunkHead]!;
+      commit = { seg: c.seg, off: c.end };
+      this.retireHead();
+    }
+    return commit;
+  }
+
+  /** Drops whole chunks, oldest first, that are not in flight, until `need` bytes are free. */
+  private dropOldest(need: number): number {
+    let freed = 0;
+    let dropped = 0;
+    let ci = this.chunkHead;
+    if (this.inflight) ci += this.inflight.chunks + (this.inflight.lastEntries > 0 ? 1 : 0);
+    for (; ci < this.chunks.length && freed < need; ci++) {
+      const c = this.chunks[ci]!;
+      if (c.dropped) continue;
+      const live = c.count - c.acked;
+      const liveBytes = c.bytes - this.ackedBytes(c);
+      c.dropped = true;
+      if (c.entries) {
+        this.memBytes -= c.bytes;
+        c.entries = null;
+      }
+      freed += liveBytes;
+      dropped += live;
+      this.liveBytes -= liveBytes;
+      this.liveCount -= live;
+      // Dropped records that were possibly sent are no longer re-sent: forget their uncertainty.
+      if (ci === this.chunkHead) this.uncertain = Math.max(0, this.uncertain - live);
+    }
+    const commit = this.skipDroppedHead();
+    if (commit) void this.setCommit(commit).catch(() => undefined);
+    return dropped;
+  }
+
+  private async waitForRoom(total: number): Promise<void> {
+    if (total > this.opts.maxBytes) {
+      throw new SpoolFullError(`batch of ${total} bytes is larger than spool.max_size (${this.opts.maxBytes})`);
+    }
+    const deadline = Date.now() + this.opts.blockTimeoutMs;
+    while (this.liveBytes + total > this.opts.maxBytes) {
+      if (this.closed) throw new SpoolFullError('spool is closing');
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new SpoolFullError(
+          `spool full (${this.liveBytes} of ${this.opts.maxBytes} bytes, ${this.liveCount} events) and when_full=block: waiting for Kafka`,
+        );
+      }
+      await once(this.events, 'room', { signal: AbortSignal.timeout(left) }).catch(() => undefined);
+    }
+  }
+
+  private async load(c: Chunk): Promise<SpoolEntry[]> {
+    let fd = this.readFds.get(c.seg);
+    if (!fd) {
+      for (const [s, f] of this.readFds) {
+        if (s < c.seg) {
+          await f.close().catch(() => {});
+          this.readFds.delete(s);
+        }
+      }
+      fd = await fsp.open(this.segPath(c.seg), 'r');
+      this.readFds.set(c.seg, fd);
+    }
+    const buf = Buffer.allocUnsafe(c.end - c.start);
+    const { bytesRead } = await fd.read(buf, 0, buf.length, c.start);
+    const entries: SpoolEntry[] = [];
+    let off = 0;
+    this.memBytes += c.bytes;
+    while (off + FRAME_HEADER <= bytesRead) {
+      const len = buf.readUInt32LE(off);
+      const frame = buf.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len);
+      const r = decodePayload(frame);
+      off += FRAME_HEADER + len;
+      entries.push({ ...r, seg: c.seg, end: c.start + off, bytes: FRAME_HEADER + len });
+    }
+    if (entries.length !== c.count) throw new Error(`spool segment ${c.seg} changed under us at ${c.start}`);
+    c.entries = entries;
+    return entries;
+  }
+
+  private async recoverSegment(
+    seg: number,
+    start: number,
+    last: boolean,
+    onEntry: (e: SpoolEntry) => void,
+  ): Promise<{ validEnd: number; size: number }> {
+    const data = await fsp.readFile(this.segPath(seg));
+    let off = start;
+    let chunk: Chunk | null = null;
+    while (off + FRAME_HEADER <= data.length) {
+      const len = data.readUInt32LE(off);
+      const crc = data.readUInt32LE(off + 4);
+      if (off + FRAME_HEADER + len > data.length) break;
+      const payload = data.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len);
+      if (crc32(payload) !== crc) break;
+      let r: SpoolRecord;
+      try {
+        r = decodePayload(payload);
+      } catch {
+        break;
+      }
+      const bytes = FRAME_HEADER + len;
+      const e: SpoolEntry = {
+        topic: r.topic,
+        key: r.key,
+        headers: r.headers,
+        value: Buffer.from(r.value as Buffer),
+        seg,
+        end: off + bytes,
+        bytes,
+      };
+      const keep = this.memBytes + bytes <= this.memoryBytes;
+      if (!chunk || chunk.count >= RECOVERY_CHUNK || (chunk.entries !== null) !== keep) {
+        chunk = { seg, start: off, end: off, count: 0, bytes: 0, entries: keep ? [] : null, acked: 0, dropped: false };
+        this.chunks.push(chunk);
+      }
+      chunk.entries?.push(e);
+      if (keep) this.memBytes += bytes;
+      chunk.count++;
+      chunk.bytes += bytes;
+      chunk.end = e.end;
+      this.liveBytes += bytes;
+      this.liveCount++;
+      onEntry(e);
+      off += bytes;
+    }
+    if (off < data.length) {
+      if (!last) this.corrupt++;
+    }
+    return { validEnd: off, size: data.length };
+  }
+
+  private async rotate(): Promise<void> {
+    await this.writeFd?.close();
+    this.writeSeg++;
+    this.writeSize = 0;
+    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a');
+  }
+
+  private async setCommit(commit: Pos): Promise<void> {
+    if (posLE(commit, this.commit)) return;
+    const oldSeg = this.commit.seg;
+    this.commit = commit;
+    if (posLE(this.sent, commit)) this.sent = commit;
+    await this.writeCursor(false);
+    for (let s = oldSeg; s < commit.seg; s++) {
+      if (s === this.writeSeg) break;
+      const fd = this.readFds.get(s);
+      if (fd) {
+        this.readFds.delete(s);
+        await fd.close().catch(() => {});
+      }
+      await fsp.rm(this.segPath(s), { force: true });
+    }
+  }
+
+  /** Rewrites the cursor in place with the state current when the write runs (writes are serialized). */
+  private writeCursor(sync: boolean): Promise<void> {
+    const run = this.cursorChain.then(async () => {
+      const fd = this.cursorRw;
+      if (!fd) return;
+      const body = `v1 ${this.commit.seg} ${this.commit.off} ${this.sent.seg} ${this.sent.off}`;
+      const line = `${body} ${crc32(Buffer.from(body))}`.padEnd(CURSOR_SIZE - 1) + '\n';
+      await fd.write(Buffer.from(line), 0, CURSOR_SIZE, 0);
+      if (sync) await fd.datasync();
+    });
+    this.cursorChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readCursor(): Promise<void> {
+    const text = await fsp.readFile(path.join(this.opts.dir, 'cursor'), 'utf8');
+    const m = /^v1 (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(text);
+    if (m) {
+      const body = `v1 ${m[1]} ${m[2]} ${m[3]} ${m[4]}`;
+      if (crc32(Buffer.from(body)) === Number(m[5])) {
+        this.commit = { seg: Number(m[1]), off: Number(m[2]) };
+        this.sent = { seg: Number(m[3]), off: Number(m[4]) };
+        return;
+      }
+    }
+    // No cursor (new spool) or a damaged one: start at the oldest segment (re-sends, never losses).
+    const segs = await this.listSegments();
+    this.commit = { seg: segs[0] ?? 0, off: 0 };
+    this.sent = text.length > 0 ? { seg: Number.MAX_SAFE_INTEGER, off: 0 } : this.commit;
+  }
+
+  private async listSegments(): Promise<number[]> {
+    const names = await fsp.readdir(this.opts.dir);
+    return names
+      .filter((n) => /^\d{16}\.seg$/.test(n))
+      .map((n) => Number(n.slice(0, 16)))
+      .sort((a, b) => a - b);
+  }
+
+  private segPath(seg: number): string {
+    return path.join(this.opts.dir, `${String(seg).padStart(16, '0')}.seg`);
+  }
+
+  private async lock(): Promise<void> {
+    const file = path.join(this.opts.dir, 'lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fsp.writeFile(file, String(process.pid), { flag: 'wx' });
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(await fsp.readFile(file, 'utf8').catch(() => ''));
+        if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+          throw new Error(`spool ${this.opts.dir} is in use by process ${pid}`);
+        }
+        await fsp.rm(file, { force: true }); // stale (the owner died)
+      }
+    }
+    throw new Error(`cannot lock spool ${this.opts.dir}`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function posLE(a: Pos, b: Pos): boolean {
+  return a.seg < b.seg || (a.seg === b.seg && a.off <= b.off);
+}
+
+function fit(frames: Buffer[], room: number): { n: number; total: number } {
+  let n = 0;
+  let total = 0;
+  for (const f of frames) {
+    if (total + f.length > room) break;
+    total += f.length;
+    n++;
+  }
+  return { n, total };
+}
+
+export function encodeFrame(r: SpoolRecord): Buffer {
+  const topicLen = Buffer.byteLength(r.topic);
+  const keyLen = r.key === null ? -1 : Buffer.byteLength(r.key);
+  const hdrs = r.headers ? Object.entries(r.headers) : [];
+  let hdrLen = 0;
+  for (const [k, v] of hdrs) hdrLen += 6 + Buffer.byteLength(k) + Buffer.byteLength(v);
+  const valueLen = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+  const payloadLen = 1 + 2 + topicLen + 4 + Math.max(0, keyLen) + 2 + hdrLen + valueLen;
+  const buf = Buffer.allocUnsafe(FRAME_HEADER + payloadLen);
+  let o = FRAME_HEADER;
+  buf[o++] = 1;
+  buf.writeUInt16LE(topicLen, o);
+  o += 2;
+  o += buf.write(r.topic, o);
+  buf.writeInt32LE(keyLen, o);
+  o += 4;
+  if (r.key !== null) o += buf.write(r.key, o);
+  buf.writeUInt16LE(hdrs.length, o);
+  o += 2;
+  for (const [k, v] of hdrs) {
+    const kl = Buffer.byteLength(k);
+    buf.writeUInt16LE(kl, o);
+    o += 2;
+    o += buf.write(k, o);
+    const vl = Buffer.byteLength(v);
+    buf.writeUInt32LE(vl, o);
+    o += 4;
+    o += buf.write(v, o);
+  }
+  if (typeof r.value === 'string') o += buf.write(r.value, o);
+  else o += r.value.copy(buf, o);
+  buf.writeUInt32LE(payloadLen, 0);
+  buf.writeUInt32LE(crc32(buf.subarray(FRAME_HEADER)), 4);
+  return buf;
+}
+
+export function decodePayload(p: Buffer): SpoolRecord {
+  let o = 0;
+  if (p[o++] !== 1) throw new Error('unknown spool record version');
+  const topicLen = p.readUInt16LE(o);
+  o += 2;
+  const topic = p.toString('utf8', o, o + topicLen);
+  o += topicLen;
+  const keyLen = p.readInt32LE(o);
+  o += 4;
+  let key: string | null = null;
+  if (keyLen >= 0) {
+    key = p.toString('utf8', o, o + keyLen);
+    o += keyLen;
+  }
+  const hc = p.readUInt16LE(o);
+  o += 2;
+  let headers: Record<string, string> | null = null;
+  if (hc > 0) {
+    headers = {};
+    for (let i = 0; i < hc; i++) {
+      const kl = p.readUInt16LE(o);
+      o += 2;
+      const k = p.toString('utf8', o, o + kl);
+      o += kl;
+      const vl = p.readUInt32LE(o);
+      o += 4;
+      headers[k] = p.toString('utf8', o, o + vl);
+      o += vl;
+    }
+  }
+  if (o > p.length) throw new Error('truncated spool record');
+  return { topic, key, headers, value: p.subarray(o) };
+}
+
+let CRC_TABLE: Int32Array | null = null;
+function crc32js(b: Buffer): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c;
+    }
+  }
+  let crc = -1;
+  for (let i = 0; i < b.length; i++) crc = CRC_TABLE[(crc ^ b[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
