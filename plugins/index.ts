@@ -8,10 +8,12 @@ import { fileSink } from './sinks/file/index.js';
 import { stdoutSink } from './sinks/stdout/index.js';
 import { routeCollector } from './collectors/route/index.js';
 import { igmpCollector } from './collectors/igmp/index.js';
+import { snmpCollector } from './collectors/snmp/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
   fileSink,
   routeCollector,
   igmpCollector,
+  snmpCollector,
 ];
