@@ -113,6 +113,7 @@ export const kafkaOptions = Type.Object(
             'block: write() waits (then fails retriably, so the pipeline queue fills and backs up); ' +
             'drop_oldest: discard the oldest spooled events; drop_newest: discard the incoming ones. Drops are counted.',
         }),
+        block_timeout: duration('5s', 'Under block: how long write() waits for room before failing retriably.'),
         sync: Type.Boolean({ default: true, description: 'fdatasync every spooled batch (durable against power loss).' }),
       },
       { ...strict, default: {} },

@@ -108,7 +108,7 @@ export class KafkaSink implements Sink {
       dir,
       maxBytes: parseSize(o.spool.max_size),
       whenFull: o.spool.when_full as WhenFull,
-      blockTimeoutMs: 5_000,
+      blockTimeoutMs: parseDuration(o.spool.block_timeout),
       sync: o.spool.sync,
     });
     try {

@@ -1,0 +1,193 @@
+/**
+ * The real local Kafka broker for tests (scripts/kafka-local.sh), a kafkajs consumer to read topics back,
+ * hand-made SinkEvents and a capturing logger. Never a mock: without Java the tests fail with the reason.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { pino, type Logger } from 'pino';
+import type { SinkEvent } from '../../src/core/plugin.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SCRIPT = path.join(ROOT, 'scripts/kafka-local.sh');
+export const BROKER = `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`;
+export const SASL_BROKER = `127.0.0.1:${process.env.KAFKA_SASL_PORT ?? 9094}`;
+export const SASL_USER = 'netagent';
+export const SASL_PASSWORD = 'netagent-secret';
+/** Nothing listens there (port 1 on loopback: connection refused at once). */
+export const UNREACHABLE = '127.0.0.1:1';
+
+function script(cmd: string): { ok: boolean; output: string } {
+  const r = spawnSync('bash', [SCRIPT, cmd], { encoding: 'utf8', timeout: 300_000 });
+  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/** Makes sure the broker runs and serves; starts it if needed. Throws (loudly) when it cannot. */
+export function ensureKafka(): void {
+  if (script('status').ok) return;
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (java.error || java.status !== 0) {
+    throw new Error(
+      'Kafka tests need a real broker and Java 17+ is not installed, so scripts/kafka-local.sh cannot start one. ' +
+        'Install it (Debian: apt-get install -y openjdk-17-jre-headless maven) and rerun.' +
+        (process.env.CI ? ' (CI=true: this is a failure, not a skip.)' : ''),
+    );
+  }
+  const r = script('start');
+  if (!r.ok) throw new Error(`scripts/kafka-local.sh start failed:\n${r.output}`);
+}
+
+export function brokerKill(): void {
+  const r = script('kill');
+  if (!r.ok) throw new Error(`kafka-local.sh kill failed:\n${r.output}`);
+}
+
+export function brokerStart(): void {
+  const r = script('start');
+  if (!r.ok) throw new Error(`kafka-local.sh start failed:\n${r.output}`);
+}
+
+let topicCounter = 0;
+/** A fresh topic name per test (the broker keeps data between runs). */
+export function uniqueTopic(prefix: string): string {
+  return `t.${prefix}.${process.pid}.${Date.now().toString(36)}.${++topicCounter}`;
+}
+
+export function tempDir(prefix = 'netagent-kafka-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A SinkEvent as the pipeline would hand it: envelope plus fields, with field(path) lookup. */
+export function makeEvent(sequence: number, dataset = 'tcp.socket', extra: Record<string, unknown> = {}, host = 'edge-42'): SinkEvent {
+  const obj = {
+    '@timestamp': new Date(1_700_000_000_000 + sequence).toISOString(),
+    event: { dataset, kind: 'state', sequence },
+    host: { name: host },
+    agent: { name: 'netagent', version: '0.1.0', id: 'agent-test', ephemeral_id: 'eph-test' },
+    labels: { env: 'test' },
+    ...extra,
+  };
+  const line = JSON.stringify(obj);
+  return {
+    dataset,
+    sequence,
+    line,
+    field(p: string) {
+      let cur: unknown = obj;
+      for (const part of p.split('.')) {
+        if (cur === null || typeof cur !== 'object') return undefined;
+        cur = (cur as Record<string, unknown>)[part];
+      }
+      return cur;
+    },
+  };
+}
+
+export function makeEvents(from: number, count: number, dataset = 'tcp.socket'): SinkEvent[] {
+  return Array.from({ length: count }, (_, i) =>
+    makeEvent(from + i, dataset, { source: { ip: '127.0.0.1', port: 40000 + ((from + i) % 20000) } }),
+  );
+}
+
+export interface CapturedLogger {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+  text: () => string;
+}
+
+/** A pino logger that records its JSON lines (level debug) instead of printing them. */
+export function captureLogger(level = 'debug'): CapturedLogger {
+  const out: string[] = [];
+  const logger = pino({ level }, { write: (s: string) => void out.push(s) });
+  return {
+    logger,
+    lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>),
+    text: () => out.join(''),
+  };
+}
+
+export interface ReadMessage {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+  offset: string;
+}
+
+/**
+ * Reads a topic from the beginning with a kafkajs consumer until `expected` messages arrived and no more
+ * came for `quietMs`, or `timeoutMs` passed.
+ */
+export async function readTopic(
+  topic: string,
+  opts: { expected: number; timeoutMs?: number; quietMs?: number; brokers?: string[] },
+): Promise<ReadMessage[]> {
+  const kafka = new Kafka({ clientId: 'netagent-test-reader', brokers: opts.brokers ?? [BROKER], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
+  const got: ReadMessage[] = [];
+  let lastAt = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }: { message: KafkaMessage }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        got.push({ key: message.key ? message.key.toString() : null, value: message.value!.toString(), headers, offset: message.offset });
+        lastAt = Date.now();
+      },
+    });
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    const quiet = opts.quietMs ?? 500;
+    while (Date.now() < deadline) {
+      if (got.length >= opts.expected && Date.now() - lastAt >= quiet) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
+
+/** Sequence numbers of messages (event.sequence of their JSON value). */
+export function sequences(msgs: readonly ReadMessage[]): number[] {
+  return msgs.map((m) => (JSON.parse(m.value) as { event: { sequence: number } }).event.sequence);
+}
+
+/**
+ * Transpiles the kafka sink and the core files it imports to JavaScript under .kafka/tsbuild (ignored),
+ * so a child `node` process can use the sink as the agent would. Returns the path of sink.js.
+ */
+export async function buildSinkForChild(): Promise<string> {
+  const ts = (await import('typescript')).default;
+  const outRoot = path.join(ROOT, '.kafka', 'tsbuild');
+  const files = [
+    ...readdirSync(path.join(ROOT, 'plugins/sinks/kafka'))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .map((f) => `plugins/sinks/kafka/${f}`),
+    'src/core/errors.ts',
+    'src/core/plugin.ts',
+    'src/core/tokens.ts',
+    'src/core/units.ts',
+    'src/core/config/types.ts',
+  ];
+  for (const rel of files) {
+    const src = readFileSync(path.join(ROOT, rel), 'utf8');
+    const out = ts.transpileModule(src, {
+      compilerOptions: {
+        module: ts.ModuleKind.NodeNext,
+        target: ts.ScriptTarget.ES2022,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+      },
+      fileName: rel,
+    }).outputText;
+    const dest = path.join(outRoot, rel.replace(/\.ts$/, '.js'));
+    mkdirSync(path.dirname(dest), { recursive: true });
+    writeFileSync(dest, out);
+  }
+  writeFileSync(path.join(outRoot, 'package.json'), '{"type":"module"}\n');
+  return path.join(outRoot, 'plugins/sinks/kafka/sink.js');
+}
