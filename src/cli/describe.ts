@@ -12,9 +12,10 @@ export function listPlugins(registry: PluginRegistry): string {
 
 /** A schema's type in words: `string`, `integer`, `one of: a, b`, `list of string`. */
 export function typeName(schema: TSchema): string {
-  if (schema.errorMessage && schema[Kind] === 'Union') return String(schema.errorMessage).replace(/^expected /, '');
   switch (schema[Kind]) {
     case 'Union': {
+      const format = (schema.anyOf as TSchema[]).find((s) => s.format)?.format;
+      if (format) return String(format);
       const parts = (schema.anyOf as TSchema[]).map((s) => (s[Kind] === 'Literal' ? String(s.const) : typeName(s)));
       return (schema.anyOf as TSchema[]).every((s) => s[Kind] === 'Literal') ? `one of: ${parts.join(', ')}` : parts.join(' | ');
     }
@@ -35,7 +36,7 @@ export function optionRows(schema: TObject, prefix = ''): { name: string; type: 
       rows.push(...optionRows(prop as TObject, `${name}.`));
       continue;
     }
-    const def = prop.default !== undefined ? JSON.stringify(prop.default) : required.has(key) ? '(required)' : '';
+    const def = prop.default !== undefined ? `default ${JSON.stringify(prop.default)}` : required.has(key) ? 'required' : 'optional';
     rows.push({ name, type: typeName(prop), default: def, description: String(prop.description ?? '') });
   }
   return rows;
@@ -48,7 +49,7 @@ export function describePlugin(m: PluginManifest): string {
   lines.push('Options:');
   if (rows.length === 0) lines.push('  (none)');
   for (const r of rows) {
-    lines.push(`  ${r.name}  (${r.type}${r.default ? `, default ${r.default}` : ''})`);
+    lines.push(`  ${r.name}  (${r.type}, ${r.default})`);
     if (r.description) lines.push(`      ${r.description}`);
   }
   if (m.sample) {

@@ -111,6 +111,7 @@ async function once(file: string, types: string[], root: ReturnType<typeof creat
   applyConfigLogLevel(agent, logger, cliLevel);
   await agent.once();
   await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!, { finalStats: false });
+  logger.debug({ collectors: agent.statsFields() }, 'once: done');
   const failed = agent.collectors.filter((c) => c.stats.failures > 0).map((c) => c.id);
   if (failed.length > 0) logger.error({ collectors: failed }, 'some collectors failed');
   return failed.length > 0 ? 1 : 0;

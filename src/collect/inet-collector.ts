@@ -32,6 +32,7 @@ import {
 import { MalformedTally } from './malformed.js';
 import { SocketOwners } from './process-sockets.js';
 import { UserNames } from './users.js';
+import { withViewFields } from './view-fields.js';
 
 export type Transport = 'tcp' | 'udp';
 
@@ -135,7 +136,6 @@ export class InetSocketCollector implements Collector {
     const transport = this.transport;
     const type = v6 ? 'ipv6' : 'ipv4';
     const dataset = this.socketDataset;
-    const viewFields = Object.keys(view.fields).length > 0 ? view.fields : null;
     const { localPorts, remotePorts, owners, users } = this;
     const timers = o.timers;
     const popts: InetParseOptions = { v6, stateMask: this.stateMask, addresses: this.addresses };
@@ -181,8 +181,7 @@ export class InetSocketCollector implements Collector {
         user: name === undefined ? { id: String(r.uid) } : { id: String(r.uid), name },
       };
       if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
-      if (viewFields !== null) Object.assign(ev, viewFields);
-      if (!ctx.emit(dataset, 'state', ev)) {
+      if (!ctx.emit(dataset, 'state', withViewFields(view, ev))) {
         blocked = true;
         return PAUSE_AFTER;
       }
@@ -233,7 +232,6 @@ export class InetSocketCollector implements Collector {
       network: { transport: this.transport },
       socket: { states, families: perFamily, count },
     };
-    if (Object.keys(view.fields).length > 0) Object.assign(ev, view.fields);
-    ctx.emit(this.summaryDataset, 'metric', ev);
+    ctx.emit(this.summaryDataset, 'metric', withViewFields(view, ev));
   }
 }

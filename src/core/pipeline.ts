@@ -21,6 +21,9 @@ export interface SinkStats {
   [extra: string]: unknown;
 }
 
+/** How long close() may take after the shutdown deadline. */
+const CLOSE_GRACE_MS = 1000;
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -47,6 +50,10 @@ export class SinkRunner {
   private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0 };
   private lastError: string | undefined;
   private roomWaiters: (() => void)[] = [];
+  /** Events handed to write() and not yet settled. */
+  private inflight = 0;
+  /** Set once stop() has counted whatever was left as dropped. */
+  private abandoned = false;
 
   constructor(
     readonly plan: SinkPlan,
@@ -98,12 +105,15 @@ export class SinkRunner {
     this.start();
     this.wakeWorker();
     const timer = setTimeout(() => this.deadline.abort(), Math.max(0, deadlineMs - Date.now()));
+    const deadlinePassed = new Promise<void>((resolve) => this.deadline.signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
-      await this.worker;
+      // A write() that never settles must not hold the agent past its deadline.
+      await Promise.race([this.worker, deadlinePassed]);
     } finally {
       clearTimeout(timer);
     }
-    const left = this.depth;
+    const left = this.depth + this.inflight;
+    this.abandoned = true;
     if (left > 0) {
       this.counters.dropped += left;
       this.logger.error({ sink: this.id, events: left }, 'shutdown deadline reached: queued events dropped');
@@ -111,7 +121,7 @@ export class SinkRunner {
       this.head = 0;
     }
     try {
-      await this.sink.close?.();
+      await Promise.race([this.sink.close?.(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
     } catch (err) {
       this.logger.error({ sink: this.id, err }, 'sink close failed');
     }
@@ -208,6 +218,7 @@ export class SinkRunner {
       }
       await this.linger();
       const batch = this.takeBatch();
+      this.inflight = batch.length;
       let settled = false;
       while (!settled && !this.deadline.signal.aborted) {
         try {
@@ -224,10 +235,11 @@ export class SinkRunner {
           } else await retryAfterFailure('write', err);
         }
       }
-      if (!settled) {
+      if (!settled && !this.abandoned) {
         this.counters.dropped += batch.length;
         this.logger.error({ sink: this.id, events: batch.length }, 'shutdown deadline reached during retries: batch dropped');
       }
+      this.inflight = 0;
     }
   }
 }

@@ -2,7 +2,7 @@
  * A YAML config document that remembers where every value came from, so any problem can be told as
  * `FILE:LINE:COL: <yaml path>: <message>`.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parse, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
 
 export type PathSegment = string | number;
@@ -24,17 +24,29 @@ export function pointerToPath(pointer: string): PathSegment[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-/** The path of `node` from the ancestors that yaml's visit() passes. */
-function pathOf(ancestors: readonly unknown[], node: unknown): PathSegment[] {
-  const path: PathSegment[] = [];
-  const chain = [...ancestors, node];
-  for (let i = 0; i < chain.length - 1; i++) {
-    const here = chain[i];
-    const next = chain[i + 1];
-    if (isPair(here) && isScalar(here.key)) path.push(String(here.key.value));
-    else if (isSeq(here)) path.push(here.items.indexOf(next as never));
-  }
-  return path;
+/**
+ * `${VAR}` and `${VAR:-default}` are replaced in the text before parsing, as Telegraf and Vector
+ * do, so a value is typed as if written literally (`count: ${N}` is a number) and works inside
+ * flow mappings. `$${` stands for a literal `${`. Whole-line comments are left alone.
+ */
+function substituteEnv(file: string, text: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string {
+  return text
+    .split('\n')
+    .map((line, index) => {
+      if (!line.includes('${') || /^\s*#/.test(line)) return line;
+      return line.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (whole, name: string | undefined, fallback: string | undefined, col: number) => {
+        if (whole === '$${') return '${';
+        const value = env[name!];
+        if (value !== undefined && value !== '') return value;
+        if (fallback !== undefined) return fallback;
+        problems.push({
+          file, line: index + 1, col: col + 1, path: '',
+          message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)`,
+        });
+        return '';
+      });
+    })
+    .join('\n');
 }
 
 export class ConfigDocument {
@@ -49,9 +61,10 @@ export class ConfigDocument {
 
   /** Parses YAML text and substitutes `${VAR}` / `${VAR:-default}` from `env`. */
   static parse(file: string, text: string, env: NodeJS.ProcessEnv): ConfigDocument {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const problems: ConfigProblem[] = [];
+    const substituted = substituteEnv(file, text, env, problems);
+    const lines = new LineCounter();
+    const doc = parseDocument(substituted, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     // After the first syntax error the parser's further complaints are mostly its consequences.
     const first = doc.errors[0];
     if (first) {
@@ -59,10 +72,12 @@ export class ConfigDocument {
       const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more YAML errors follow from it)` : '';
       problems.push({ file, line: pos.line, col: pos.col, path: '', message: `YAML syntax error: ${first.message.split('\n')[0]}${more}` });
     }
-    const self = new ConfigDocument(file, doc, lines, undefined, problems);
-    if (doc.errors.length > 0) return self;
-    self.substituteEnv(env);
-    return new ConfigDocument(file, doc, lines, doc.toJS() ?? {}, problems);
+    const self = new ConfigDocument(file, doc, lines, doc.errors.length > 0 ? undefined : (doc.toJS() ?? {}), problems);
+    // Substitution problems know their line and column; name the YAML path found there.
+    for (const [i, p] of problems.entries()) {
+      if (p.path === '' && doc.errors.length === 0) problems[i] = { ...p, path: formatPath(self.pathAt(lines, p.line, p.col)) };
+    }
+    return self;
   }
 
   /** Where the value (or with `atKey`, the key) at `path` starts; the nearest existing ancestor otherwise. */
@@ -85,39 +100,30 @@ export class ConfigDocument {
     return this.lines.linePos(offset);
   }
 
+  /** The path of the innermost value whose source covers `line:col`. */
+  private pathAt(lines: LineCounter, line: number, col: number): PathSegment[] {
+    const offset = lines.lineStarts[line - 1]! + col - 1;
+    const path: PathSegment[] = [];
+    const covers = (n: unknown) => !!n && !!(n as Node).range && (n as Node).range![0] <= offset && offset <= (n as Node).range![1];
+    let node: unknown = this.doc.contents;
+    for (;;) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => covers(p.value) || covers(p.key));
+        if (!pair || !isScalar(pair.key)) break;
+        path.push(String(pair.key.value));
+        node = pair.value;
+      } else if (isSeq(node)) {
+        const index = node.items.findIndex(covers);
+        if (index < 0) break;
+        path.push(index);
+        node = node.items[index];
+      } else break;
+    }
+    return path;
+  }
+
   problem(path: readonly PathSegment[], message: string, atKey = false): ConfigProblem {
     const { line, col } = this.position(path, atKey);
     return { file: this.file, line, col, path: formatPath(path), message };
-  }
-
-  private substituteEnv(env: NodeJS.ProcessEnv): void {
-    visit(this.doc, {
-      Scalar: (_key, node, ancestors) => {
-        if (typeof node.value !== 'string' || !node.value.includes('${')) return;
-        const parentPair = ancestors[ancestors.length - 1];
-        if (isPair(parentPair) && parentPair.key === node) return;
-        const missing: string[] = [];
-        const replaced = node.value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (whole, name?: string, fallback?: string) => {
-          if (whole === '$${') return '${';
-          const value = env[name!];
-          if (value !== undefined && value !== '') return value;
-          if (fallback !== undefined) return fallback;
-          missing.push(name!);
-          return '';
-        });
-        for (const name of missing) {
-          const { line, col } = this.lines.linePos(node.range?.[0] ?? 0);
-          this.problems.push({
-            file: this.file, line, col, path: formatPath(pathOf(ancestors, node)),
-            message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)`,
-          });
-        }
-        // An unquoted `${PORT:-9092}` should become the number 9092, as if written literally.
-        if (node.type === Scalar.PLAIN && replaced !== '') {
-          const typed: unknown = parse(replaced);
-          node.value = typed !== null && typeof typed !== 'object' ? typed : replaced;
-        } else node.value = replaced;
-      },
-    });
   }
 }

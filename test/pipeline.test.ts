@@ -1,0 +1,142 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { SinkPlan } from '../src/core/config/load.js';
+import { EventStamper } from '../src/core/envelope.js';
+import { SinkError } from '../src/core/errors.js';
+import { Pipeline, SinkRunner } from '../src/core/pipeline.js';
+import type { Sink, SinkEvent } from '../src/core/plugin.js';
+
+const logger = pino({ level: 'silent' });
+const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', ephemeralId: 'e-1', labels: { env: 'test' } };
+
+function plan(over: Partial<SinkPlan> & { maxEvents?: number; whenFull?: 'drop_oldest' | 'drop_newest'; batch?: number }): SinkPlan {
+  return {
+    id: over.id ?? 'sink',
+    manifest: { type: 'test' } as SinkPlan['manifest'],
+    options: {},
+    datasets: over.datasets ?? ['*'],
+    queue: { max_events: over.maxEvents ?? 1000, when_full: over.whenFull ?? 'drop_oldest' },
+    batch: { maxEvents: over.batch ?? 100, maxWaitMs: 0 },
+    retry: { initialMs: 5, maxMs: 20 },
+  };
+}
+
+/** A sink that records what it was given and fails as told. */
+class RecordingSink implements Sink {
+  readonly written: SinkEvent[] = [];
+  failures: SinkError[] = [];
+  gate: Promise<void> = Promise.resolve();
+  async write(batch: readonly SinkEvent[]): Promise<void> {
+    await this.gate;
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.written.push(...batch);
+  }
+}
+
+function pipelineOf(...runners: SinkRunner[]) {
+  return new Pipeline(new EventStamper(identity), runners, () => Date.parse('2026-01-02T03:04:05.678Z'));
+}
+
+describe('pipeline', () => {
+  it('stamps the envelope once and encodes the whole event as one JSON line', async () => {
+    const sink = new RecordingSink();
+    const p = pipelineOf(new SinkRunner(plan({}), sink, logger));
+    p.start();
+    p.emit('tcp.socket', 'state', { source: { ip: '127.0.0.1', port: 22 } });
+    p.emit('snmp.counters', 'metric', {});
+    await p.stop(Date.now() + 1000);
+    const [a, b] = sink.written.map((e) => JSON.parse(e.line));
+    expect(a).toEqual({
+      '@timestamp': '2026-01-02T03:04:05.678Z',
+      event: { dataset: 'tcp.socket', kind: 'state', sequence: 1 },
+      host: { name: 'h1' },
+      agent: { name: 'netagent', version: '0.0.0', id: 'a-1', ephemeral_id: 'e-1' },
+      labels: { env: 'test' },
+      source: { ip: '127.0.0.1', port: 22 },
+    });
+    expect(b.event).toEqual({ dataset: 'snmp.counters', kind: 'metric', sequence: 2 });
+    expect(sink.written[0]!.field('source.port')).toBe(22);
+    expect(sink.written[0]!.field('host.name')).toBe('h1');
+    expect(sink.written[0]!.field('labels.env')).toBe('test');
+  });
+
+  it('routes by dataset globs', async () => {
+    const tcp = new RecordingSink();
+    const all = new RecordingSink();
+    const p = pipelineOf(new SinkRunner(plan({ id: 'tcp', datasets: ['tcp.*'] }), tcp, logger), new SinkRunner(plan({ id: 'all' }), all, logger));
+    p.start();
+    for (const d of ['tcp.socket', 'udp.socket', 'tcp.summary']) p.emit(d, 'state', {});
+    await p.stop(Date.now() + 1000);
+    expect(tcp.written.map((e) => e.dataset)).toEqual(['tcp.socket', 'tcp.summary']);
+    expect(all.written.map((e) => e.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it('retries a retriable failure with the same batch, and drops a non-retriable one as failed', async () => {
+    const sink = new RecordingSink();
+    sink.failures = [new SinkError('broker away', true), new SinkError('broker away', true)];
+    const runner = new SinkRunner(plan({}), sink, logger);
+    const p = pipelineOf(runner);
+    p.start();
+    p.emit('a', 'state', {});
+    await new Promise((r) => setTimeout(r, 100));
+    sink.failures = [new SinkError('message too large', false)];
+    p.emit('b', 'state', {});
+    await p.stop(Date.now() + 1000);
+    expect(sink.written.map((e) => e.dataset)).toEqual(['a']);
+    expect(runner.stats()).toMatchObject({ written: 1, failed: 1, retries: 2, dropped: 0, last_error: 'message too large' });
+  });
+
+  it('bounds a slow sink queue by its policy without holding back another sink', async () => {
+    let release!: () => void;
+    const slow = new RecordingSink();
+    slow.gate = new Promise((r) => (release = r));
+    const fast = new RecordingSink();
+    const slowRunner = new SinkRunner(plan({ id: 'slow', maxEvents: 10, batch: 5 }), slow, logger);
+    const newest = new RecordingSink();
+    newest.gate = slow.gate;
+    const newestRunner = new SinkRunner(plan({ id: 'newest', maxEvents: 10, batch: 5, whenFull: 'drop_newest' }), newest, logger);
+    const p = pipelineOf(slowRunner, new SinkRunner(plan({ id: 'fast' }), fast, logger), newestRunner);
+    p.start();
+    p.emit('x', 'state', {});
+    await new Promise((r) => setTimeout(r, 20)); // the first batch (event 1) is now stuck in write()
+    let sawFull = false;
+    for (let i = 2; i <= 100; i++) if (!p.emit('x', 'state', {})) sawFull = true;
+    expect(sawFull).toBe(true);
+    expect(slowRunner.depth).toBe(10);
+    release();
+    await p.stop(Date.now() + 1000);
+    expect(fast.written).toHaveLength(100);
+    // drop_oldest keeps the newest ten; drop_newest keeps the first ten queued.
+    expect(slow.written.map((e) => e.sequence)).toEqual([1, ...Array.from({ length: 10 }, (_, i) => 91 + i)]);
+    expect(newest.written.map((e) => e.sequence)).toEqual(Array.from({ length: 11 }, (_, i) => 1 + i));
+    expect(slowRunner.stats().dropped).toBe(89);
+    expect(newestRunner.stats().dropped).toBe(89);
+  });
+
+  it('keeps retrying an open() that fails, then delivers', async () => {
+    let opens = 0;
+    const sink = new RecordingSink() as RecordingSink & { open(): Promise<void> };
+    sink.open = async () => {
+      if (++opens < 3) throw new SinkError('not yet', true);
+    };
+    const p = pipelineOf(new SinkRunner(plan({}), sink, logger));
+    p.start();
+    p.emit('a', 'state', {});
+    await p.stop(Date.now() + 2000);
+    expect(opens).toBe(3);
+    expect(sink.written).toHaveLength(1);
+  });
+
+  it('counts what is still queued at the shutdown deadline as dropped', async () => {
+    const sink = new RecordingSink();
+    sink.gate = new Promise(() => {});
+    const runner = new SinkRunner(plan({ batch: 1 }), sink, logger);
+    const p = pipelineOf(runner);
+    p.start();
+    for (let i = 0; i < 5; i++) p.emit('a', 'state', {});
+    await new Promise((r) => setTimeout(r, 20));
+    await p.stop(Date.now() + 50);
+    expect(runner.stats()).toMatchObject({ written: 0, dropped: 5 });
+  });
+});
