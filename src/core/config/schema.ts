@@ -20,9 +20,9 @@ export const AgentSection = Type.Object(
     interval: Duration({ default: '10s', description: 'Schedule of collectors that set neither `schedule` nor `interval`.' }),
     stats_interval: Duration({ default: '60s', description: 'How often the agent.stats event is emitted; 0s disables it.' }),
     shutdown_timeout: Duration({ default: '5s', description: 'On SIGTERM: how long in-flight collections and sink flushes may take.' }),
-    log_level: StringEnum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info' }),
+    log_level: StringEnum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info', description: 'Log level (logs go to stderr); the -l flag overrides it.' }),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'Settings of the agent itself. All optional.' },
 );
 
 export const CollectorEntry = Type.Object(
@@ -35,7 +35,7 @@ export const CollectorEntry = Type.Object(
     jitter: Duration({ default: '0s', description: 'Random delay added to each run, so a fleet does not fire in lockstep.' }),
     options: Options,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Each entry of `collectors:` runs one collector instance on its schedule.' },
 );
 
 export const SinkEntry = Type.Object(
@@ -66,7 +66,10 @@ export const SinkEntry = Type.Object(
     ),
     options: Options,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'Each entry of `sinks:` receives the events whose dataset matches `datasets`, through its own bounded queue.',
+  },
 );
 
 export const PluginEntry = Type.Object(
@@ -74,7 +77,7 @@ export const PluginEntry = Type.Object(
     path: Type.Optional(Type.String({ description: 'A module file or folder, relative to the config file.' })),
     package: Type.Optional(Type.String({ description: 'An installed npm package name.' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Each entry of `plugins:` loads third-party plugins (see docs/plugins.md).' },
 );
 
 export const ConfigSchema = Type.Object(
