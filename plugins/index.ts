@@ -9,6 +9,7 @@ import { stdoutSink } from './sinks/stdout/index.js';
 import { routeCollector } from './collectors/route/index.js';
 import { igmpCollector } from './collectors/igmp/index.js';
 import { snmpCollector } from './collectors/snmp/index.js';
+import { ifaceCollector } from './collectors/iface/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -16,4 +17,5 @@ export const builtinPlugins: readonly PluginManifest[] = [
   routeCollector,
   igmpCollector,
   snmpCollector,
+  ifaceCollector,
 ];

@@ -77,6 +77,14 @@ describe('CounterTracker', () => {
     expect(c.resets).toEqual(['rx.ok']);
   });
 
+  it('an unknown generation is not a re-creation', () => {
+    const t = new CounterTracker();
+    t.update('veth0', 0, [['rx.ok', 10]], 7);
+    expect(t.update('veth0', 1000, [['rx.ok', 40]])!.resets).toEqual([]);
+    expect(t.update('veth0', 2000, [['rx.ok', 50]], 7)!.resets).toEqual([]);
+    expect(t.update('veth0', 3000, [['rx.ok', 60]], 8)!.resets).toEqual(['rx.ok']);
+  });
+
   it('counts a counter new to a known series from zero, and gauges as signed differences', () => {
     const t = new CounterTracker({ gauges: new Set(['g']) });
     t.update('s', 0, [['g', 5]]);

@@ -150,10 +150,11 @@ export class CounterTracker {
   ): CounterChanges | null {
     const current = new Map(values);
     const prev = this.series.get(key);
-    this.series.set(key, { at, generation, values: current, seen: true });
+    this.series.set(key, { at, generation: generation ?? prev?.generation, values: current, seen: true });
     if (!prev) return null;
     const intervalMs = Math.max(0, at - prev.at);
-    const recreated = prev.generation !== generation;
+    // an unknown generation (e.g. sysfs unreadable this cycle) proves nothing either way
+    const recreated = generation !== undefined && prev.generation !== undefined && prev.generation !== generation;
     const out: CounterChanges = { intervalMs, delta: {}, rate: {}, resets: [], wraps: [] };
     for (const [name, cur] of current) {
       let delta: number;
