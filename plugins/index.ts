@@ -10,6 +10,7 @@ import { routeCollector } from './collectors/route/index.js';
 import { igmpCollector } from './collectors/igmp/index.js';
 import { snmpCollector } from './collectors/snmp/index.js';
 import { ifaceCollector } from './collectors/iface/index.js';
+import { execCollector } from './collectors/exec/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -18,4 +19,5 @@ export const builtinPlugins: readonly PluginManifest[] = [
   igmpCollector,
   snmpCollector,
   ifaceCollector,
+  execCollector,
 ];

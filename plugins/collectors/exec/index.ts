@@ -1,0 +1,61 @@
+/**
+ * The `exec` collector: custom collectors in any language. It runs a command on the schedule and
+ * turns each NDJSON line of its stdout into one event.
+ */
+import { fileURLToPath } from 'node:url';
+import { Type, type Static } from '@sinclair/typebox';
+import { Duration, Size } from '../../../src/core/config/types.js';
+import { defineCollector } from '../../../src/core/plugin.js';
+
+/** Top-level keys of an event that belong to the envelope the agent stamps. */
+export const RESERVED_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
+
+export const ExecOptions = Type.Object(
+  {
+    command: Type.Array(Type.String(), {
+      minItems: 1,
+      description:
+        'The program and its arguments, run directly (no shell): ["/usr/local/bin/probe", "--json"]. ' +
+        'For pipes or globs write the shell yourself: ["sh", "-c", "…"]. A relative program is looked up in PATH.',
+    }),
+    dataset: Type.String({
+      pattern: '^[a-z0-9_]+(\\.[a-z0-9_]+)+$',
+      description: 'event.dataset of every event, e.g. "myapp.sessions" (lower-case, dotted).',
+    }),
+    kind: Type.Union([Type.Literal('metric'), Type.Literal('state')], { default: 'metric', description: 'event.kind of every event.' }),
+    timeout: Duration({
+      default: '30s',
+      description: 'Kill the command (its whole process group: SIGTERM, then SIGKILL after kill_grace) when it runs longer; the run fails.',
+    }),
+    kill_grace: Duration({ default: '2s', description: 'How long a timed-out command may take to exit after SIGTERM before SIGKILL.' }),
+    env: Type.Record(Type.String(), Type.String(), {
+      default: {},
+      description: "Extra environment variables, added to the agent's own (plus NETAGENT_PROC_ROOT and NETAGENT_INSTANCE).",
+    }),
+    cwd: Type.Optional(Type.String({ description: "Working directory of the command; default: the agent's." })),
+    reserved_keys: Type.Union([Type.Literal('move'), Type.Literal('malformed')], {
+      default: 'move',
+      description:
+        'A line with a top-level @timestamp, event, host, agent or labels key (the envelope\'s): `move` puts each such key under ' +
+        '`exec.` (`host` → `exec.host`), `malformed` skips the line and counts it as malformed.',
+    }),
+    max_line_size: Size({ default: '1MiB', description: 'Longer stdout lines are skipped and counted as malformed.' }),
+    max_stderr_lines: Type.Integer({
+      minimum: 0,
+      default: 100,
+      description: 'stderr lines logged per run (at warn level); the rest are counted in one summary line.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ExecOptions = Static<typeof ExecOptions>;
+
+export const execCollector = defineCollector({
+  type: 'exec',
+  kind: 'collector',
+  description: 'Runs a command on the schedule; each NDJSON line of its stdout becomes an event (custom collectors in any language).',
+  options: ExecOptions,
+  datasets: ['(set by the `dataset` option)'],
+  sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
+  load: () => import('./collector.js').then((m) => m.ExecCollector),
+});
