@@ -11,6 +11,9 @@ import { igmpCollector } from './collectors/igmp/index.js';
 import { snmpCollector } from './collectors/snmp/index.js';
 import { ifaceCollector } from './collectors/iface/index.js';
 import { execCollector } from './collectors/exec/index.js';
+import { tcpCollector } from './collectors/tcp/index.js';
+import { udpCollector } from './collectors/udp/index.js';
+import { unixCollector } from './collectors/unix/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -20,4 +23,7 @@ export const builtinPlugins: readonly PluginManifest[] = [
   snmpCollector,
   ifaceCollector,
   execCollector,
+  tcpCollector,
+  udpCollector,
+  unixCollector,
 ];

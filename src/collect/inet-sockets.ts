@@ -186,10 +186,16 @@ function parseLine(buf: Buffer, s: number, e: number, o: InetParseOptions, row: 
   return 1;
 }
 
+export function isBlank(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i] !== SP && buf[i] !== 13) return false;
+  return true;
+}
+
 /**
  * Parses the lines of `buf` from `start` (a line start) on, calling onRow for each socket row
  * and onBad(lineStart, lineEnd) for each malformed line. Returns where to resume: buf.length
- * when done, or the line start at which onRow asked to pause.
+ * when done, or the line start at which onRow asked to pause. A last line without its newline
+ * was cut short (the kernel ends every line), so it counts as malformed.
  */
 export function parseInetLines(
   buf: Buffer,
@@ -202,8 +208,12 @@ export function parseInetLines(
   const len = buf.length;
   let s = start;
   while (s < len) {
-    let nl = buf.indexOf(NL, s);
-    if (nl < 0) nl = len;
+    const nl = buf.indexOf(NL, s);
+    if (nl < 0) {
+      // The kernel ends every line with a newline: one without is a truncated read.
+      if (!isBlank(buf, s, len)) onBad(s, len);
+      return len;
+    }
     const r = parseLine(buf, s, nl, o, row);
     if (r === 1) {
       const act = onRow(row);
@@ -238,8 +248,11 @@ export function countInetStates(
   const minLen = st + 2 + 58;
   let s = 0;
   while (s < len) {
-    let nl = buf.indexOf(NL, s);
-    if (nl < 0) nl = len;
+    const nl = buf.indexOf(NL, s);
+    if (nl < 0) {
+      if (!isBlank(buf, s, len)) onBad(s, len);
+      return;
+    }
     let p = s;
     while (p < nl && buf[p] === SP) p++;
     if (p === nl || buf[p] === 115 /* header */) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { optionsWithDefaults } from '../../../src/collect/testing.js';
+import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { inetEventRow, parseNetstatInet, rowKey } from '../../../test/helpers/netstat-oracle.js';
