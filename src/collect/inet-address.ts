@@ -6,7 +6,8 @@
  * (x86-64, arm64) each word is therefore byte-reversed: `0100007F` is 127.0.0.1.
  * IPv6 text follows glibc's inet_ntop (what netstat prints): the longest run of two or more zero
  * groups becomes `::` (the first one on a tie), lower-case hex, and `::ffff:a.b.c.d` (v4-mapped)
- * and `::a.b.c.d` (v4-compatible) keep the dotted quad.
+ * and `::a.b.c.d` (v4-compatible) keep the dotted quad. netstat itself shows a v4-mapped
+ * address of a tcp6/udp6 socket as the bare IPv4 address: ipv6FromHex() does the same.
  */
 
 /** Hex digit values by byte; -1 for anything else. */
@@ -78,8 +79,9 @@ export function formatIPv6Groups(g: ArrayLike<number>): string {
 const groups = new Uint16Array(8);
 
 /**
- * The IPv6 address of 32 hex digits at buf[at..] (four native-order words), or null when they
- * are not all hex digits.
+ * The IPv6 address of 32 hex digits at buf[at..] (four native-order words) as netstat prints it,
+ * or null when they are not all hex digits. A v4-mapped address (::ffff:a.b.c.d) is printed by
+ * netstat as a.b.c.d, so it is returned that way.
  */
 export function ipv6FromHex(buf: Uint8Array, at: number): string | null {
   for (let w = 0; w < 4; w++) {
@@ -88,6 +90,11 @@ export function ipv6FromHex(buf: Uint8Array, at: number): string | null {
     // The word's low byte is the first byte of the address.
     groups[w * 2] = ((v & 255) << 8) | ((v >>> 8) & 255);
     groups[w * 2 + 1] = (((v >>> 16) & 255) << 8) | (v >>> 24);
+  }
+  // netstat (net-tools) prints a v4-mapped address as the plain IPv4 address (the Proto column
+  // still says tcp6/udp6); verified against netstat in the namespace tests.
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+    return `${groups[6]! >>> 8}.${groups[6]! & 255}.${groups[7]! >>> 8}.${groups[7]! & 255}`;
   }
   return formatIPv6Groups(groups);
 }

@@ -161,3 +161,20 @@ export function parseNetstatUnix(text: string, cols: { p?: boolean } = {}): Unix
   }
   return rows;
 }
+
+/** A unix.socket event's fields as the row netstat -xa(p) would print. */
+export function unixEventRow(fields: Obj): UnixToolRow {
+  const row: UnixToolRow = {
+    refcnt: fields.socket.refcnt,
+    flags: fields.socket.flags,
+    type: fields.socket.type,
+    state: fields.socket.state,
+    inode: fields.socket.inode,
+    path: fields.unix.path,
+  };
+  if (fields.process) {
+    row.pid = fields.process.pid;
+    row.program = fields.process.name;
+  }
+  return row;
+}

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { parseNetstatUnix, type UnixToolRow } from '../../../test/helpers/netstat-oracle.js';
+import { parseNetstatUnix, unixEventRow, type UnixToolRow } from '../../../test/helpers/netstat-oracle.js';
 import { UnixCollector } from './collector.js';
 import { unixCollector } from './index.js';
 
@@ -20,22 +20,6 @@ function collector(options: Record<string, unknown> = {}, root = data) {
     id: 'unix',
     type: 'unix',
   });
-}
-
-export function unixEventRow(fields: any): UnixToolRow {
-  const row: UnixToolRow = {
-    refcnt: fields.socket.refcnt,
-    flags: fields.socket.flags,
-    type: fields.socket.type,
-    state: fields.socket.state,
-    inode: fields.socket.inode,
-    path: fields.unix.path,
-  };
-  if (fields.process) {
-    row.pid = fields.process.pid;
-    row.program = fields.process.name;
-  }
-  return row;
 }
 
 const sorted = (rows: UnixToolRow[]) => [...rows].sort((a, b) => a.inode - b.inode);

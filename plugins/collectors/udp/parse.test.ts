@@ -1,0 +1,58 @@
+/** The udp collector over the captured namespace; netstat's text is the oracle. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
+import { SelfProcFs } from '../../../src/core/procfs.js';
+import { collectOnce } from '../../../test/helpers/collect.js';
+import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from '../../../test/helpers/netstat-oracle.js';
+import { UdpCollector } from './collector.js';
+import { udpCollector } from './index.js';
+
+const data = fileURLToPath(new URL('./testdata/netns-basic/', import.meta.url));
+const tool = (name: string) => readFileSync(`${data}${name}`, 'utf8');
+
+function collector(options: Record<string, unknown> = {}) {
+  return new UdpCollector(optionsWithDefaults(udpCollector.options, options), new SelfProcFs(data), pino({ level: 'silent' }), {
+    id: 'udp',
+    type: 'udp',
+  });
+}
+const sorted = (rows: InetToolRow[]) => [...rows].sort((a, b) => rowKey(a).localeCompare(rowKey(b)));
+
+describe('udp collector on the netns-basic capture', () => {
+  it('lists exactly the udp rows of netstat -tanue, states ESTABLISHED or CLOSE', async () => {
+    const { events, malformed } = await collectOnce(collector());
+    expect(malformed).toEqual([]);
+    const expected = parseNetstatInet(tool('netstat-tanue.txt'), { e: true }).filter((r) => r.proto.startsWith('udp'));
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    const got = events.map(inetEventRow).map(({ timer: _t, ...r }) => r);
+    expect(sorted(got)).toEqual(sorted(expected));
+    for (const e of events) {
+      expect(e.dataset).toBe('udp.socket');
+      expect(['ESTABLISHED', 'CLOSE']).toContain((e.fields as any).socket.state);
+      expect((e.fields as any).network.transport).toBe('udp');
+    }
+  });
+
+  it('has the timers of netstat -tanuo', async () => {
+    const { events } = await collectOnce(collector());
+    const expected = sorted(parseNetstatInet(tool('netstat-tanuo.txt'), { o: true }).filter((r) => r.proto.startsWith('udp')));
+    expect(sorted(events.map(inetEventRow)).map((r) => r.timer)).toEqual(expected.map((r) => r.timer));
+  });
+
+  it('summary: counts per family, CLOSE for bound-only sockets (netstat -lu)', async () => {
+    const { events } = await collectOnce(collector({ mode: 'summary' }));
+    const rows = parseNetstatInet(tool('netstat-tanu.txt')).filter((r) => r.proto.startsWith('udp'));
+    const f = events[0]!.fields as any;
+    expect(events[0]!.dataset).toBe('udp.summary');
+    expect(f.socket.states).toEqual({
+      ESTABLISHED: rows.filter((r) => r.state === 'ESTABLISHED').length,
+      CLOSE: rows.filter((r) => r.state === '').length,
+    });
+    expect(f.socket.families.ipv6.CLOSE).toBe(rows.filter((r) => r.proto === 'udp6' && r.state === '').length);
+    const bound = await collectOnce(collector({ states: ['CLOSE'] }));
+    expect(bound.events.length).toBe(rows.filter((r) => r.foreign.endsWith(':*')).length);
+  });
+});

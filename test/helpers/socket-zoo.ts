@@ -1,0 +1,75 @@
+/**
+ * A python3 process holding one of every kind of socket the socket collectors must report, in a
+ * test network namespace, on random ports: TCP v4/v6 listeners (one dual-stack with a v4-mapped
+ * peer), established pairs with unread bytes both ways, a connection waiting in a backlog,
+ * TIME_WAIT, CLOSE_WAIT/FIN_WAIT2, UDP bound and connected v4/v6 with queued datagrams, and unix
+ * stream/dgram/seqpacket/abstract/unnamed sockets.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NetNamespace } from './netns.js';
+
+const ZOO = String.raw`
+import os, random, socket, sys, time
+d = sys.argv[1]
+keep = []
+def tcp(fam, addr, backlog=16):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(addr); s.listen(backlog); keep.append(s); return s
+def connect(fam, addr):
+    c = socket.socket(fam, socket.SOCK_STREAM); c.connect(addr); keep.append(c); return c
+ports = random.sample(range(20000, 60000), 12)
+l4 = tcp(socket.AF_INET, ("127.0.0.1", ports[0]))
+l4any = tcp(socket.AF_INET, ("0.0.0.0", ports[1]))
+l6 = tcp(socket.AF_INET6, ("::1", ports[2]))
+l6any = tcp(socket.AF_INET6, ("::", ports[3]))          # dual stack
+backlog = tcp(socket.AF_INET, ("127.0.0.1", ports[4]), 1)
+# established pairs with unread bytes both ways
+for fam, lst, host in ((socket.AF_INET, l4, "127.0.0.1"), (socket.AF_INET6, l6, "::1"), (socket.AF_INET, l4any, "127.0.0.1")):
+    c = connect(fam, (host, lst.getsockname()[1])); a, _ = lst.accept(); keep.append(a)
+    c.send(b"x" * random.randint(1, 3000)); a.send(b"y" * random.randint(1, 3000))
+# a v4 client of the dual-stack listener: the accepted socket is ::ffff:127.0.0.1 in tcp6
+c = connect(socket.AF_INET, ("127.0.0.1", ports[3])); a, _ = l6any.accept(); keep.append(a); c.send(b"z" * 10)
+# a connection left in the backlog (never accepted)
+connect(socket.AF_INET, ("127.0.0.1", ports[4]))
+# TIME_WAIT: the client closes first
+c = socket.socket(); c.connect(("127.0.0.1", ports[0])); a, _ = l4.accept(); c.close(); time.sleep(0.05); a.close()
+# CLOSE_WAIT / FIN_WAIT2: the server closes, the client does not
+c = connect(socket.AF_INET, ("127.0.0.1", ports[0])); a, _ = l4.accept(); a.close()
+c6 = connect(socket.AF_INET6, ("::1", ports[2])); a, _ = l6.accept(); a.close()
+# UDP: bound v4/v6, connected v4/v6, datagrams waiting
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u4.bind(("0.0.0.0", ports[5])); keep.append(u4)
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", ports[6])); keep.append(u6)
+cu4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); cu4.connect(("127.0.0.1", ports[5])); keep.append(cu4)
+cu6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); cu6.connect(("::1", ports[6])); keep.append(cu6)
+for _ in range(random.randint(1, 4)): cu4.send(b"d" * 100); cu6.send(b"e" * 50)
+# unix
+def ux(kind, path):
+    s = socket.socket(socket.AF_UNIX, kind); s.bind(path); keep.append(s); return s
+us = ux(socket.SOCK_STREAM, os.path.join(d, "stream.sock")); us.listen(4)
+uc = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); uc.connect(os.path.join(d, "stream.sock")); keep.append(uc)
+ua, _ = us.accept(); keep.append(ua)
+ux(socket.SOCK_DGRAM, os.path.join(d, "dgram.sock"))
+ux(socket.SOCK_SEQPACKET, os.path.join(d, "seq.sock")).listen(2)
+ux(socket.SOCK_STREAM, "\0zoo-abstract-%d" % ports[7]).listen(1)
+keep.extend(socket.socketpair())
+print("ready", flush=True)
+time.sleep(3600)
+`;
+
+export interface SocketZoo {
+  /** The pid of the python process holding the sockets (`ip netns exec` execs in place). */
+  readonly pid: number;
+  /** Removes the unix socket directory (the namespace's destroy() kills the process). */
+  cleanup(): void;
+}
+
+export async function startSocketZoo(ns: NetNamespace): Promise<SocketZoo> {
+  const dir = mkdtempSync(join(tmpdir(), 'netagent-zoo-'));
+  const child = await ns.spawnReady('python3', ['-c', ZOO, dir]);
+  // Let the TIME_WAIT / FIN_WAIT2 transitions settle.
+  await new Promise((r) => setTimeout(r, 200));
+  return { pid: child.pid!, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
