@@ -6,6 +6,7 @@
 import type { PluginManifest } from '../src/core/plugin.js';
 import { fileSink } from './sinks/file/index.js';
 import { stdoutSink } from './sinks/stdout/index.js';
+import { kafkaSink } from './sinks/kafka/index.js';
 import { routeCollector } from './collectors/route/index.js';
 import { igmpCollector } from './collectors/igmp/index.js';
 import { snmpCollector } from './collectors/snmp/index.js';
@@ -18,6 +19,7 @@ import { unixCollector } from './collectors/unix/index.js';
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
   fileSink,
+  kafkaSink,
   routeCollector,
   igmpCollector,
   snmpCollector,

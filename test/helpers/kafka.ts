@@ -177,7 +177,7 @@ export async function buildSinkForChild(): Promise<string> {
     const src = readFileSync(path.join(ROOT, rel), 'utf8');
     const out = ts.transpileModule(src, {
       compilerOptions: {
-        module: ts.ModuleKind.NodeNext,
+        module: ts.ModuleKind.ES2022,
         target: ts.ScriptTarget.ES2022,
         experimentalDecorators: true,
         emitDecoratorMetadata: true,

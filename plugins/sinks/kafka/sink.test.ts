@@ -31,7 +31,7 @@ import { KafkaSink } from './sink.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-function sink(options: Partial<KafkaSinkOptions> & Record<string, unknown>, id = 'kafka-test') {
+function sink(options: Record<string, unknown>, id = 'kafka-test') {
   const cap = captureLogger();
   const s = new KafkaSink(
     { brokers: [BROKER], spool: { path: tempDir() }, batch: { linger: '5ms' }, retry: { initial: '100ms', max: '1s' }, ...options } as KafkaSinkOptions,
@@ -114,7 +114,7 @@ describe('kafka sink: roundtrip', () => {
         process.env.NETAGENT_TEST_KAFKA_PW = SASL_PASSWORD;
         sasl = { mechanism, username: SASL_USER, password_env: 'NETAGENT_TEST_KAFKA_PW' };
       }
-      const { s, cap } = sink({ brokers: [SASL_BROKER], topic, sasl } as never);
+      const { s, cap } = sink({ brokers: [SASL_BROKER], topic, sasl });
       await s.open();
       await s.write(makeEvents(1, 20));
       await waitFor(() => s.stats().delivered === 20);
@@ -133,7 +133,7 @@ describe('kafka sink: failures', () => {
       topic,
       sasl: { mechanism: 'scram-sha-512', username: SASL_USER, password: 'wrong-password' },
       close_timeout: '200ms',
-    } as never);
+    });
     await s.open();
     await s.write(makeEvents(1, 5));
     await waitFor(() => s.stats().last_error !== null, 15_000, 'an error');
@@ -158,7 +158,7 @@ describe('kafka sink: failures', () => {
     await s.close();
     expect(Date.now() - t0).toBeLessThan(5_000);
 
-    const { s: s2 } = sink({ sasl: { mechanism: 'plain', username: 'u', password_env: 'NETAGENT_TEST_UNSET_VAR' } } as never);
+    const { s: s2 } = sink({ sasl: { mechanism: 'plain', username: 'u', password_env: 'NETAGENT_TEST_UNSET_VAR' } });
     const err = await s2.open().then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
     expect(String((err as Error).message)).toMatch(/NETAGENT_TEST_UNSET_VAR is not set/);
@@ -186,7 +186,7 @@ describe('kafka sink: failures', () => {
     for (const policy of ['drop_newest', 'drop_oldest'] as const) {
       const dir = tempDir();
       const topic = uniqueTopic(policy);
-      const { s } = sink({ brokers: [UNREACHABLE], topic, spool: { path: dir, max_size: one * 50, when_full: policy }, close_timeout: '50ms' } as never);
+      const { s } = sink({ brokers: [UNREACHABLE], topic, spool: { path: dir, max_size: one * 50, when_full: policy }, close_timeout: '50ms' });
       await s.open();
       for (let i = 0; i < 10; i++) await s.write(makeEvents(1 + i * 10, 10));
       const st = s.stats();
@@ -194,7 +194,7 @@ describe('kafka sink: failures', () => {
       expect(Number(st.queue_depth) + Number(st.dropped)).toBe(100);
       await s.close();
       // deliver what was kept with a reachable broker: the spool survives the instance
-      const { s: s2 } = sink({ topic, spool: { path: dir } } as never);
+      const { s: s2 } = sink({ topic, spool: { path: dir } });
       await s2.open();
       const kept = Number(st.queue_depth);
       await waitFor(() => s2.stats().delivered === kept, 20_000, 'delivery');
@@ -203,7 +203,7 @@ describe('kafka sink: failures', () => {
       const all = [...Array(100).keys()].map((i) => i + 1);
       expect(got).toEqual(policy === 'drop_newest' ? all.slice(0, kept) : all.slice(100 - kept));
     }
-    const { s } = sink({ brokers: [UNREACHABLE], spool: { path: tempDir(), max_size: one * 20, when_full: 'block', block_timeout: '300ms' }, close_timeout: '50ms' } as never);
+    const { s } = sink({ brokers: [UNREACHABLE], spool: { path: tempDir(), max_size: one * 20, when_full: 'block', block_timeout: '300ms' }, close_timeout: '50ms' });
     await s.open();
     await s.write(makeEvents(1, 15));
     const err = await s.write(makeEvents(16, 15)).then(() => null, (e: unknown) => e);
@@ -298,7 +298,7 @@ describe('kafka sink: outages', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
-    const { s } = sink({ topic, spool: { path: dir } } as never);
+    const { s } = sink({ topic, spool: { path: dir } });
     await s.open();
     expect(s.stats().queue_depth).toBe(2000);
     await waitFor(() => s.stats().delivered === 2000, 30_000, 'delivery of the spool');
@@ -333,7 +333,7 @@ describe('kafka sink: outages', () => {
     await new Promise((r) => child.once('exit', r));
     const written = spooled; // at least this many were durably spooled before the kill
 
-    const { s } = sink({ topic, spool: { path: dir } } as never);
+    const { s } = sink({ topic, spool: { path: dir } });
     await s.open();
     await waitFor(() => s.stats().queue_depth === 0, 30_000, 'delivery of the spool');
     await s.close();

@@ -120,7 +120,9 @@ export class KafkaSink implements Sink {
       this.log.info({ spooled: this.spool.depth, bytes: this.spool.bytes, dir }, 'kafka: resuming delivery of spooled events');
     }
     if (this.spool.corrupt > 0) this.log.warn({ dir, segments: this.spool.corrupt }, 'kafka: damaged spool records skipped');
-    this.kjs = await import('kafkajs');
+    // kafkajs is CommonJS: under plain Node ESM some exports (CompressionCodecs) exist only on `default`.
+    const mod = (await import('kafkajs')) as KafkaJs & { default?: KafkaJs };
+    this.kjs = mod.default ?? mod;
     this.compression = await registerCodec(this.kjs as never, o.compression as CompressionName);
     const sasl = this.saslConfig(); // fails early on a missing password source
     const ssl = this.sslConfig();
