@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, FIXTURE_PLUGINS, netagent, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
+import { exited, FIXTURE_PLUGINS, netagent, ROOT, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
 
 const burstPlugin = `plugins:\n  - path: ${FIXTURE_PLUGINS}/burst.js\n`;
 
@@ -69,6 +69,21 @@ describe('netagent CLI', () => {
     expect(second[0]!.agent.id).toBe(events[0]!.agent.id);
     expect(second[0]!.agent.ephemeral_id).not.toBe(events[0]!.agent.ephemeral_id);
     expect(readFileSync(join(dir, 'state', 'agent-id'), 'utf8').trim()).toBe(events[0]!.agent.id);
+  });
+
+  it('once: loads the example plugin in examples/ through a config file', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s}\nplugins:\n  - path: ${ROOT}/examples/uptime-collector\ncollectors:\n  - {type: uptime, options: {idle: true}}\nsinks: [{type: stdout}]\n`);
+    const before = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const r = netagent(['once', '-c', file]);
+    const after = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    expect(r.status).toBe(0);
+    const [event, ...rest] = jsonLines(r.stdout);
+    expect(rest).toEqual([]);
+    expect(event!.event).toMatchObject({ dataset: 'uptime.seconds', kind: 'metric' });
+    expect(event!.system.uptime_s).toBeGreaterThanOrEqual(before);
+    expect(event!.system.uptime_s).toBeLessThanOrEqual(after);
+    expect(event!.system.idle_s).toBeGreaterThan(0);
   });
 
   it('run: SIGTERM flushes a rotating file sink; sequence contiguous from 1, whole lines, sizes within limits', async () => {

@@ -1,0 +1,93 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Value } from '@sinclair/typebox/value';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { SinkError } from '../../../src/core/errors.js';
+import type { SinkEvent } from '../../../src/core/plugin.js';
+import { FileSinkOptions } from './index.js';
+import { FileSink } from './sink.js';
+
+const logger = pino({ level: 'silent' });
+
+function sink(options: Partial<FileSinkOptions> & { path: string }): FileSink {
+  return new FileSink(Value.Default(FileSinkOptions, { ...options }) as FileSinkOptions, logger);
+}
+
+function events(from: number, count: number, pad = 0): SinkEvent[] {
+  return Array.from({ length: count }, (_, i) => {
+    const sequence = from + i;
+    return { dataset: 't', sequence, line: JSON.stringify({ sequence, pad: 'x'.repeat(pad) }), field: () => undefined };
+  });
+}
+
+function sequencesIn(path: string): number[] {
+  const text = path.endsWith('.gz') ? gunzipSync(readFileSync(path)).toString() : readFileSync(path, 'utf8');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l).sequence);
+}
+
+describe('file sink', () => {
+  it('creates directories and appends whole lines to an existing file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const path = join(dir, 'a', 'b', 'events.ndjson');
+    const first = sink({ path });
+    await first.open();
+    await first.write(events(1, 3));
+    await first.close();
+    const second = sink({ path });
+    await second.open();
+    await second.write(events(4, 2));
+    await second.close();
+    expect(sequencesIn(path)).toEqual([1, 2, 3, 4, 5]);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+  });
+
+  it('rotates between lines so that no file passes max_size, keeping max_files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const path = join(dir, 'events.ndjson');
+    const s = sink({ path, max_size: 1000, max_files: 3 });
+    await s.open();
+    for (let i = 0; i < 10; i++) await s.write(events(1 + i * 20, 20, 20));
+    await s.close();
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual(['events.ndjson', 'events.ndjson.1', 'events.ndjson.2', 'events.ndjson.3']);
+    for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(1000);
+    const kept = [3, 2, 1].map((n) => `${path}.${n}`).concat(path).flatMap(sequencesIn);
+    expect(kept.at(-1)).toBe(200);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 201 - kept.length + i));
+  });
+
+  it('gives a line longer than max_size a file of its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const path = join(dir, 'events.ndjson');
+    const s = sink({ path, max_size: 100, max_files: 5 });
+    await s.open();
+    await s.write([...events(1, 1), ...events(2, 1, 500), ...events(3, 1)]);
+    await s.close();
+    expect([`${path}.2`, `${path}.1`, path].map(sequencesIn)).toEqual([[1], [2], [3]]);
+  });
+
+  it('gzips rotated files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const path = join(dir, 'events.ndjson');
+    const s = sink({ path, max_size: 500, max_files: 2, compress: true, fsync: 'batch' });
+    await s.open();
+    for (let i = 0; i < 6; i++) await s.write(events(1 + i * 10, 10, 10));
+    await s.close();
+    expect(readdirSync(dir).sort()).toEqual(['events.ndjson', 'events.ndjson.1.gz', 'events.ndjson.2.gz']);
+    const all = [`${path}.2.gz`, `${path}.1.gz`, path].flatMap(sequencesIn);
+    expect(all).toEqual(Array.from({ length: all.length }, (_, i) => 61 - all.length + i));
+  });
+
+  it('fails with a retriable SinkError naming the path when it cannot open it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    writeFileSync(join(dir, 'file'), '');
+    const path = join(dir, 'file', 'events.ndjson');
+    const error = await sink({ path }).open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect((error as SinkError).message).toContain(`${path}: cannot open for appending`);
+    expect(existsSync(path)).toBe(false);
+  });
+});
