@@ -17,10 +17,21 @@ interface Codec {
 }
 
 /** xerial snappy-java stream header: what Java producers may write. Raw blocks are what we write. */
+/**
+ * Imports a codec package by a name that bundlers cannot see, so it always loads from node_modules at run
+ * time: two of them carry native `.node` files and one a `.wasm` file found next to its JavaScript, none of
+ * which survives bundling.
+ */
+async function importPackage<T>(name: string): Promise<T> {
+  const mod = (await import(/* @vite-ignore */ name)) as { default?: unknown };
+  // CommonJS packages: Node's ESM interop may expose some exports only on `default`.
+  return (mod.default && typeof mod.default === 'object' ? { ...mod, ...mod.default } : mod) as T;
+}
+
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 
 async function snappyCodec(): Promise<Codec> {
-  const snappy = await import('snappy');
+  const snappy = await importPackage<typeof import('snappy')>('snappy');
   const uncompress = (b: Buffer): Buffer => snappy.uncompressSync(b, { asBuffer: true }) as Buffer;
   return {
     async compress(encoder) {
@@ -44,7 +55,7 @@ async function snappyCodec(): Promise<Codec> {
 }
 
 async function lz4Codec(): Promise<Codec> {
-  const lz4 = await import('lz4-napi');
+  const lz4 = await importPackage<typeof import('lz4-napi')>('lz4-napi');
   return {
     async compress(encoder) {
       return lz4.compressFrame(encoder.buffer);
@@ -56,7 +67,7 @@ async function lz4Codec(): Promise<Codec> {
 }
 
 async function zstdCodec(level: number): Promise<Codec> {
-  const zstd = await import('@bokuweb/zstd-wasm');
+  const zstd = await importPackage<typeof import('@bokuweb/zstd-wasm')>('@bokuweb/zstd-wasm');
   await zstd.init();
   const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
   return {
