@@ -1,8 +1,9 @@
 // Runs inside the benchmark namespace (started by bench/sockets.mjs): the tcp collector from
 // dist/ in a loop, as a running agent would, reporting CPU per cycle and RSS as one JSON line.
 // usage: node bench/sockets-worker.mjs MODE CYCLES SINK PROCESSES
-//   MODE: summary | sockets | both;  SINK: none (emit only) | json (envelope + JSON.stringify,
-//   batched writes to /dev/null, roughly what the pipeline and a file sink do)
+//   MODE: summary | sockets | both;  SINK: none (emit only) | json (the agent's EventStamper,
+//   batched writes to /dev/null, roughly what the pipeline and a file sink do) | json-raw (the
+//   same, using the collector's pre-encoded FIELDS_JSON text as a stamper honouring it would)
 import 'reflect-metadata';
 import { openSync, writeSync } from 'node:fs';
 import { TcpCollector } from '../dist/plugins/collectors/tcp/collector.js';
@@ -12,9 +13,14 @@ import { Value } from '@sinclair/typebox/value';
 import pino from 'pino';
 import { EventStamper } from '../dist/src/core/envelope.js';
 
+const FIELDS_JSON = Symbol.for('netagent.fieldsJson');
+// An empty fields object: stamping it costs what the envelope costs without JSON.stringify.
+const RAW_PROBE = {};
+
 const [mode = 'sockets', cyclesArg = '20', sink = 'none', processes = 'false'] = process.argv.slice(2);
 const cycles = Number(cyclesArg);
-const options = Value.Default(tcpCollector.options, { mode, processes: processes === 'true' });
+const extra = process.env.BENCH_OPTIONS ? JSON.parse(process.env.BENCH_OPTIONS) : {};
+const options = Value.Default(tcpCollector.options, { mode, processes: processes === 'true', ...extra });
 const collector = new TcpCollector(options, new SelfProcFs('/proc'), pino({ level: 'warn' }), { id: 'tcp', type: 'tcp' });
 
 const out = openSync('/dev/null', 'w');
@@ -37,8 +43,13 @@ function flush() {
 const ctx = {
   emit(dataset, kind, fields) {
     events++;
-    if (sink === 'json') {
-      const line = stamper.stamp(dataset, kind, fields, Date.now()).line;
+    if (sink === 'json' || sink === 'json-raw') {
+      // json-raw: as the stamper would do if it honoured FIELDS_JSON (the proposed core change).
+      const raw = sink === 'json-raw' ? fields[FIELDS_JSON] : undefined;
+      const line =
+        typeof raw === 'string'
+          ? stamper.stamp(dataset, kind, RAW_PROBE, Date.now()).line.slice(0, -1) + ',' + raw.slice(1)
+          : stamper.stamp(dataset, kind, fields, Date.now()).line;
       batch.push(line);
       batchBytes += line.length;
       if (batchBytes > 1 << 20) flush();

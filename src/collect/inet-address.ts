@@ -100,11 +100,14 @@ export function ipv6FromHex(buf: Uint8Array, at: number): string | null {
 }
 
 /**
- * Decodes and remembers address text: a busy host has 100k sockets over a few dozen addresses.
- * Bounded: cleared when it holds more than `max` entries.
+ * Decodes and remembers address text: a busy host has 100k sockets over few local addresses but
+ * possibly as many remote ones. IPv4 uses a direct-mapped table (no hashing of heap numbers, no
+ * growth: a miss just formats and overwrites); IPv6 a bounded Map, cleared when full.
  */
 export class AddressCache {
-  private readonly v4 = new Map<number, string>();
+  private static readonly V4_SLOTS = 8192;
+  private readonly v4Keys = new Float64Array(AddressCache.V4_SLOTS).fill(-1);
+  private readonly v4Text: string[] = new Array<string>(AddressCache.V4_SLOTS).fill('');
   private readonly v6 = new Map<string, string>();
 
   constructor(private readonly max = 65_536) {}
@@ -113,12 +116,12 @@ export class AddressCache {
   ipv4(buf: Buffer, at: number): string | null {
     const w = hexAt(buf, at, 8);
     if (w < 0) return null;
-    let s = this.v4.get(w);
-    if (s === undefined) {
-      if (this.v4.size >= this.max) this.v4.clear();
-      s = ipv4FromWord(w);
-      this.v4.set(w, s);
-    }
+    // The low byte (first octet) varies least on loopback/LAN, the high byte most: mix both.
+    const slot = ((w >>> 16) ^ (w & 0xffff) ^ (w >>> 24)) & (AddressCache.V4_SLOTS - 1);
+    if (this.v4Keys[slot] === w) return this.v4Text[slot]!;
+    const s = ipv4FromWord(w);
+    this.v4Keys[slot] = w;
+    this.v4Text[slot] = s;
     return s;
   }
 

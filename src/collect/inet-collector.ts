@@ -29,6 +29,7 @@ import {
   type InetRow,
   type RowAction,
 } from './inet-sockets.js';
+import { FIELDS_JSON, JsonStrings } from './fields-json.js';
 import { MalformedTally } from './malformed.js';
 import { SocketOwners } from './process-sockets.js';
 import { UserNames } from './users.js';
@@ -53,6 +54,7 @@ export class InetSocketCollector implements Collector {
   private readonly summaryDataset: string;
   /** The state names a summary reports (zeros included), in kernel order. */
   private readonly summaryStates: readonly string[];
+  private readonly jsonStrings = new JsonStrings();
 
   constructor(
     private readonly transport: Transport,
@@ -139,6 +141,11 @@ export class InetSocketCollector implements Collector {
     const { localPorts, remotePorts, owners, users } = this;
     const timers = o.timers;
     const popts: InetParseOptions = { v6, stateMask: this.stateMask, addresses: this.addresses };
+    // Events of a view without extra fields also carry their JSON text (see fields-json.ts).
+    let encode = true;
+    for (const _ in view.fields) encode = false;
+    const head = `{"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`;
+    const js = this.jsonStrings;
     let blocked = false;
     let rescan = false;
 
@@ -181,6 +188,26 @@ export class InetSocketCollector implements Collector {
         user: name === undefined ? { id: String(r.uid) } : { id: String(r.uid), name },
       };
       if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
+      if (encode) {
+        let json =
+          head + r.localIp + '","port":' + r.localPort + '},"destination":{"ip":"' + r.remoteIp + '","port":' +
+          r.remotePort + '},"socket":{"state":"' + (socket.state as string) + '","recv_q":' + r.rxQueue +
+          ',"send_q":' + r.txQueue + ',"inode":' + r.inode;
+        if (timers) {
+          const t = socket.timer as { name: string; expires_s: number };
+          json +=
+            ',"timer":{"name":"' + t.name + '","expires_s":' + t.expires_s + ',"retransmits":' + r.retransmits +
+            ',"probes":' + r.probes + '}';
+        }
+        json += '},"user":{"id":"' + r.uid + (name === undefined ? '"}' : '","name":' + js.get(name) + '}');
+        if (owner !== undefined) json += ',"process":{"pid":' + owner.pid + ',"name":' + js.get(owner.name) + '}';
+        (ev as Record<symbol, unknown>)[FIELDS_JSON] = json + '}';
+        if (!ctx.emit(dataset, 'state', ev)) {
+          blocked = true;
+          return PAUSE_AFTER;
+        }
+        return NEXT;
+      }
       if (!ctx.emit(dataset, 'state', withViewFields(view, ev))) {
         blocked = true;
         return PAUSE_AFTER;

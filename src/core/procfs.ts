@@ -36,7 +36,7 @@ export interface ProcFs {
 }
 
 /** Default read size of readNetLines: few syscalls, small enough to stay out of RSS figures. */
-export const NET_CHUNK_SIZE = 1024 * 1024;
+export const NET_CHUNK_SIZE = 256 * 1024;
 
 /** `procfs.readNetLines()` where implemented, else the whole `readNet()` buffer as one chunk. */
 export async function netLineChunks(

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { FIELDS_JSON } from '../../../src/collect/fields-json.js';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
@@ -119,12 +120,27 @@ describe('tcp collector on the netns-basic capture', () => {
     expect(f.socket.states.LISTEN).toBe(rows.filter((r) => r.state === 'LISTEN').length);
   });
 
+  it('the pre-encoded JSON of each event is exactly its fields object', async () => {
+    for (const options of [{}, { timers: false, users: false }, { processes: true }]) {
+      const { events } = await collectOnce(collector(options));
+      expect(events.length).toBeGreaterThan(0);
+      for (const e of events) {
+        const json = (e.fields as any)[FIELDS_JSON];
+        expect(typeof json).toBe('string');
+        expect(json).toBe(JSON.stringify(e.fields)); // same key order too
+      }
+    }
+  });
+
   it('merges the view fields into every event', async () => {
     const procfs = new SelfProcFs(data);
     procfs.netViews = async () => [{ pid: 'self', fields: { network_namespace: { name: 'ns1' } } }];
     const c = new TcpCollector(optionsWithDefaults(tcpCollector.options, { mode: 'both' }), procfs, logger, instance);
     const { events } = await collectOnce(c);
-    for (const e of events) expect((e.fields as any).network_namespace).toEqual({ name: 'ns1' });
+    for (const e of events) {
+      expect((e.fields as any).network_namespace).toEqual({ name: 'ns1' });
+      expect((e.fields as any)[FIELDS_JSON]).toBeUndefined();
+    }
   });
 
   it('a missing file (IPv6 disabled) is no error', async () => {
