@@ -68,7 +68,7 @@ export const kafkaOptions = Type.Object(
     retry: Type.Object(
       {
         initial: duration('250ms', 'First backoff after a failure (reconnect, re-send).'),
-        max: duration('30s', 'Longest backoff.'),
+        max: duration('10s', 'Longest backoff. After a connection error the broker ports are also probed every 500ms, ending the backoff early.'),
         multiplier: Type.Number({ minimum: 1, default: 2, description: 'Backoff growth per consecutive failure.' }),
         jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Random part of each backoff (0..1).' }),
       },
@@ -118,7 +118,7 @@ export const kafkaOptions = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    close_timeout: duration('5s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
+    close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
   },
   strict,
 );

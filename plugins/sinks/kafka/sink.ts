@@ -8,6 +8,7 @@
  * keeps kafkajs's own retries short.
  */
 import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Value } from '@sinclair/typebox/value';
@@ -65,6 +66,9 @@ export class KafkaSink implements Sink {
   private lastErrorAt: string | null = null;
   private lastLogged: { msg: string; at: number } | null = null;
   private failures = 0;
+  private closing = false;
+  /** Aborts the current backoff sleep (close() wants a last attempt now). */
+  private nap: AbortController | null = null;
   /** For benchmarks and tests: called after each acknowledged batch with the running delivered total. */
   onDelivered: ((delivered: number) => void) | null = null;
 
@@ -169,7 +173,10 @@ export class KafkaSink implements Sink {
   async close(): Promise<void> {
     if (!this.spool) return;
     const deadline = Date.now() + this.s.closeMs;
-    while (this.loop && this.spool.depth > 0 && Date.now() < deadline && this.connectedOrTrying()) {
+    // Closing: retry at once and briskly (the broker may just have come back), until the deadline.
+    this.closing = true;
+    this.nap?.abort();
+    while (this.loop && this.spool.depth > 0 && Date.now() < deadline) {
       await sleep(20);
     }
     this.stop.abort();
@@ -339,8 +346,30 @@ export class KafkaSink implements Sink {
       if (stage !== 'topic' || /connect|closed|timeout/i.test(errText(e))) await this.disconnect();
     }
     this.logOnce(msg, this.failures === 1 || /authentication|does not exist/i.test(msg) ? 'warn' : 'info');
-    const delay = backoff(this.failures, this.s.backoff);
-    await sleep(delay, this.stop.signal);
+    const delay = this.closing ? 100 : backoff(this.failures, this.s.backoff);
+    await this.backoffSleep(delay, isConnectionError(e) && stage !== 'topic');
+  }
+
+  /**
+   * Sleeps `ms` unless stopped or nudged. After a connection error it also probes the brokers' TCP ports
+   * every 500 ms and wakes as soon as one accepts, so delivery resumes right after an outage ends
+   * instead of at the end of a long backoff.
+   */
+  private async backoffSleep(ms: number, probe: boolean): Promise<void> {
+    const nap = new AbortController();
+    this.nap = nap;
+    const onStop = () => nap.abort();
+    this.stop.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      const until = Date.now() + ms;
+      while (!nap.signal.aborted && Date.now() < until) {
+        await sleep(Math.min(probe ? 500 : ms, until - Date.now()), nap.signal);
+        if (probe && !nap.signal.aborted && Date.now() < until && (await anyPortOpen(this.opts.brokers, 300))) break;
+      }
+    } finally {
+      this.stop.signal.removeEventListener('abort', onStop);
+      if (this.nap === nap) this.nap = null;
+    }
   }
 
   private describe(stage: string, e: unknown): string {
@@ -360,11 +389,6 @@ export class KafkaSink implements Sink {
     if (this.lastLogged && this.lastLogged.msg === msg && now - this.lastLogged.at < ERROR_LOG_INTERVAL_MS) return;
     this.lastLogged = { msg, at: now };
     this.log[level]({ spooled: this.spool?.depth ?? 0, failures: this.failures }, msg);
-  }
-
-  private connectedOrTrying(): boolean {
-    // While closing, keep waiting only if delivery is possible: connected, or not failing yet.
-    return this.connected || this.failures === 0;
   }
 
   private spoolDir(): string {
@@ -418,16 +442,15 @@ export class KafkaSink implements Sink {
     return out;
   }
 
-  /** kafkajs logs go to our pino logger, one level quieter (its connection errors are our loop's business). */
+  /** kafkajs logs go to our pino logger, quieter (its connection errors are our loop's business). */
   private logCreator(): logCreator {
     const log = this.log.child({ component: 'kafkajs' });
     return () =>
       ({ namespace, level, log: entry }) => {
         const { message, timestamp: _t, logger: _l, ...extra } = entry as { message: string; [k: string]: unknown };
         const fields = { ns: namespace, ...extra };
-        // kafkajs ERROR -> info, WARN -> debug, INFO/DEBUG -> trace
-        if (level <= 1) log.info(fields, message);
-        else if (level === 2) log.debug(fields, message);
+        // kafkajs ERROR/WARN -> debug, INFO/DEBUG -> trace: the delivery loop reports what matters, once.
+        if (level <= 2) log.debug(fields, message);
         else log.trace(fields, message);
       };
   }
@@ -448,6 +471,44 @@ function parseDuration(v: string | number): number {
   const n = coreDuration(v);
   if (n === undefined) throw new SinkError(`kafka: not a duration: ${JSON.stringify(v)}`, false);
   return n;
+}
+
+function isConnectionError(e: unknown): boolean {
+  const name = (e as { name?: string })?.name ?? '';
+  if (name === 'KafkaJSSASLAuthenticationError') return false;
+  return /Connection|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|closed|timed? ?out|not available|leader/i.test(
+    `${name} ${errText(e)}`,
+  );
+}
+
+/** True when a TCP connection to any of the brokers succeeds within timeoutMs. */
+function anyPortOpen(brokers: readonly string[], timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let pending = brokers.length;
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      if (ok || --pending === 0) {
+        done = true;
+        resolve(ok);
+      }
+    };
+    for (const b of brokers) {
+      const i = b.lastIndexOf(':');
+      const host = b.slice(0, i).replace(/^\[|\]$/g, '');
+      const sock = net.connect({ host, port: Number(b.slice(i + 1)), timeout: timeoutMs });
+      sock.once('connect', () => {
+        sock.destroy();
+        finish(true);
+      });
+      sock.once('timeout', () => {
+        sock.destroy();
+        finish(false);
+      });
+      sock.once('error', () => finish(false));
+    }
+    if (pending === 0) resolve(false);
+  });
 }
 
 function errText(e: unknown): string {

@@ -64,6 +64,7 @@ describe('kafka spool', () => {
     );
     expect(values(again)).toEqual([...Array(12).keys()].map((k) => k + 8));
     await s2.close();
+    await s.close(); // release the "crashed" instance's files
   });
 
   it('counts records sent before a restart as possible duplicates', async () => {
@@ -79,6 +80,7 @@ describe('kafka spool', () => {
     await s2.take(10, 1 << 20);
     expect(await s2.ack()).toEqual({ count: 10, duplicates: 4 });
     await s2.close();
+    await s.close();
   });
 
   it('cuts a torn frame at the end of the last segment', async () => {
@@ -94,6 +96,7 @@ describe('kafka spool', () => {
     await s2.append(recs(3, 2));
     expect(await drainAll(s2)).toEqual([0, 1, 2, 3, 4]);
     await s2.close();
+    await s.close();
   });
 
   it('rotates segments and deletes acknowledged ones', async () => {
