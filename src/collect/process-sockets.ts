@@ -17,6 +17,7 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { yieldToLoop } from './yield.js';
 
 export interface SocketOwner {
   readonly pid: number;
@@ -25,7 +26,6 @@ export interface SocketOwner {
 }
 
 const YIELD_EVERY = 128;
-const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export class SocketOwners {
   private byInode = new Map<number, SocketOwner>();

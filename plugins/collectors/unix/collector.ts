@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
+import { yieldToLoop } from '../../../src/collect/yield.js';
 import { NEXT, PAUSE_AFTER, PAUSE_BEFORE, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import { SocketOwners } from '../../../src/collect/process-sockets.js';
@@ -81,6 +82,7 @@ export class UnixCollector implements Collector {
               await ctx.drained();
             }
           }
+          await yieldToLoop(); // let the sinks write this chunk's events (see inet-collector.ts)
         }
         bad.report(ctx, `${this.procfs.root}/${view.pid}/net/unix`);
       }
