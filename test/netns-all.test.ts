@@ -4,7 +4,7 @@
  * inode (the oracle: `readlink /proc/PID/ns/net` and `ss -tln` inside the namespace).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,121 @@ describe('agent.netns: all', () => {
     // Every event comes from some namespace view.
     for (const e of events) expect(typeof e.netns?.inode).toBe('number');
   }, 60_000);
+});
+
+/**
+ * A fake proc root: `<pid>/ns/net` symlinks whose text is `net:[inode]` (readlink needs no target)
+ * and `<pid>/cgroup` files. Deterministic cases a live system cannot stage on demand.
+ */
+class FakeProc {
+  readonly root = mkdtempSync(join(tmpdir(), 'fakeproc-'));
+  add(pid: number, inode: number, cgroup = '0::/\n'): void {
+    mkdirSync(join(this.root, String(pid), 'ns'), { recursive: true });
+    symlinkSync(`net:[${inode}]`, join(this.root, String(pid), 'ns', 'net'));
+    writeFileSync(join(this.root, String(pid), 'cgroup'), cgroup);
+  }
+  move(pid: number, inode: number): void {
+    unlinkSync(join(this.root, String(pid), 'ns', 'net'));
+    symlinkSync(`net:[${inode}]`, join(this.root, String(pid), 'ns', 'net'));
+  }
+  remove(pid: number): void {
+    rmSync(join(this.root, String(pid)), { recursive: true });
+  }
+  destroy(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+const summary = (views: readonly { pid: string; fields: Record<string, unknown> }[]) =>
+  views.map((v) => `${(v.fields.netns as { inode: number }).inode}@${v.pid}`);
+
+describe('agent.netns: all on a fake proc root', () => {
+  const docker = 'c'.repeat(64);
+
+  it('one view per namespace through its lowest pid, tagged with namespace and container', async () => {
+    const proc = new FakeProc();
+    proc.add(1, 100);
+    proc.add(2, 100);
+    proc.add(50, 200, `0::/system.slice/docker-${docker}.scope\n`);
+    proc.add(40, 200, `0::/system.slice/docker-${docker}.scope\n`);
+    proc.add(60, 300);
+    const fs = new AllNetnsProcFs(proc.root);
+    const views = await fs.netViews();
+    expect(summary(views)).toEqual(['100@1', '200@40', '300@60']);
+    expect(views[0]!.fields).toEqual({ netns: { inode: 100, host: true } });
+    expect(views[1]!.fields).toEqual({ netns: { inode: 200, host: false }, container: { id: docker, runtime: 'docker' } });
+    expect(Object.isFrozen(views[1]!.fields)).toBe(true);
+    proc.destroy();
+  });
+
+  it('between full scans: reads new pids only, revalidates kept pids, follows moves and exits', async () => {
+    const proc = new FakeProc();
+    for (let pid = 1; pid <= 100; pid++) proc.add(pid, pid <= 90 ? 100 : 200);
+    const fs = new AllNetnsProcFs(proc.root, { reuseMs: 0 });
+    await fs.netViews();
+    expect(fs.stats.linksRead).toBe(100);
+    let before = fs.stats.linksRead;
+    // Nothing changed: one readlink per namespace to revalidate its pid, nothing else.
+    expect(summary(await fs.netViews())).toEqual(['100@1', '200@91']);
+    expect(fs.stats.linksRead - before).toBe(2);
+    // A new process in a new namespace; the reading pid of 200 exits; the other 200 pids stay.
+    proc.add(150, 300);
+    proc.remove(91);
+    before = fs.stats.linksRead;
+    expect(summary(await fs.netViews())).toEqual(['100@1', '200@92', '300@150']);
+    expect(fs.stats.linksRead - before).toBeLessThanOrEqual(4);
+    // The reading pid moves to another namespace (setns): noticed at once, another pid takes over,
+    // and the mover is known in its new namespace from the next cycle.
+    proc.move(92, 300);
+    expect(summary(await fs.netViews())).toEqual(['100@1', '200@93', '300@150']);
+    await fs.netViews();
+    proc.remove(150);
+    expect(summary(await fs.netViews())).toEqual(['100@1', '300@92', '200@93']); // ordered by reading pid
+    // Every process of a namespace gone: so is the namespace.
+    for (let pid = 93; pid <= 100; pid++) proc.remove(pid);
+    expect(summary(await fs.netViews())).toEqual(['100@1', '300@92']);
+    expect(fs.stats.fullScans).toBe(1);
+    proc.destroy();
+  });
+
+  it('bounds the links read per cycle; the rest come next cycle', async () => {
+    const proc = new FakeProc();
+    proc.add(1, 100);
+    const fs = new AllNetnsProcFs(proc.root, { reuseMs: 0, maxLinksPerCycle: 3 });
+    await fs.netViews();
+    for (let pid = 10; pid < 20; pid++) proc.add(pid, 1000 + pid);
+    const seen: number[] = [];
+    for (let cycle = 0; cycle < 4; cycle++) seen.push((await fs.netViews()).length);
+    expect(seen).toEqual([4, 7, 10, 11]);
+    proc.destroy();
+  });
+
+  it('a full rescan comes after fullRescanMs; collectors of one tick share one scan', async () => {
+    const proc = new FakeProc();
+    proc.add(1, 100);
+    let now = 0;
+    const fs = new AllNetnsProcFs(proc.root, { reuseMs: 1000, fullRescanMs: 60_000, now: () => now });
+    const [a, b] = await Promise.all([fs.netViews(), fs.netViews()]);
+    expect(a).toBe(b);
+    now = 500;
+    expect(await fs.netViews()).toBe(a);
+    expect(fs.stats.linksRead).toBe(1);
+    now = 61_000;
+    await fs.netViews();
+    expect(fs.stats.fullScans).toBe(2);
+    proc.destroy();
+  });
+
+  it('unreadable ns links are reported once and skipped', async () => {
+    const proc = new FakeProc();
+    proc.add(1, 100);
+    mkdirSync(join(proc.root, '7', 'ns'), { recursive: true }); // a pid whose link cannot be read: no link at all here
+    const denied: number[] = [];
+    const fs = new AllNetnsProcFs(proc.root, { reuseMs: 0, onDenied: (n) => denied.push(n) });
+    expect(summary(await fs.netViews())).toEqual(['100@1']);
+    expect(denied).toEqual([]); // ENOENT is a vanished pid, not a permission problem
+    proc.destroy();
+  });
 });
 
 describe('container id from the cgroup path', () => {
