@@ -260,7 +260,7 @@ describe('agent.netns: all on a fake proc root', () => {
     proc.destroy();
   });
 
-  it('unreadable ns links are reported once and skipped', async () => {
+  it('a pid whose ns link is gone is skipped as vanished, not reported as denied (permission: test/nonroot.test.ts)', async () => {
     const proc = new FakeProc();
     proc.add(1, 100);
     mkdirSync(join(proc.root, '7', 'ns'), { recursive: true }); // a pid whose link cannot be read: no link at all here
