@@ -200,8 +200,9 @@ try {
   const cases = [
     ['summary', 'none', false, 'mode: summary', 1.0, ss],
     ['sockets', 'none', false, 'mode: sockets, emit only', null, ss],
-    ['sockets', 'json', false, 'mode: sockets, + envelope/JSON to /dev/null', 2.5, ss],
-    ['sockets', 'json', true, 'mode: sockets, processes: true, + JSON', null, ssp],
+    ['sockets', 'json', false, 'mode: sockets, + EventStamper to /dev/null', 2.5, ss],
+    ['sockets', 'json-raw', false, 'mode: sockets, + stamper using FIELDS_JSON', 2.5, ss],
+    ['sockets', 'json-raw', true, 'mode: sockets, processes: true, FIELDS_JSON', null, ssp],
   ];
   for (const [mode, sink, processes, label, target, ref] of cases) {
     const r = worker(mode, sink, processes);

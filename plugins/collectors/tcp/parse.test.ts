@@ -2,7 +2,9 @@
  * The tcp collector over a captured namespace (testdata/netns-basic: /proc/<pid>/net files and
  * what netstat printed for the same moment). netstat's text is the oracle.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -141,6 +143,25 @@ describe('tcp collector on the netns-basic capture', () => {
       expect((e.fields as any).network_namespace).toEqual({ name: 'ns1' });
       expect((e.fields as any)[FIELDS_JSON]).toBeUndefined();
     }
+  });
+
+  it('skips malformed lines, one malformed() report per file with the count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcp-bad-'));
+    mkdirSync(join(dir, 'self/net'), { recursive: true });
+    const lines = readFileSync(`${data}self/net/tcp`, 'latin1').split('\n');
+    writeFileSync(join(dir, 'self/net/tcp'), [...lines.slice(0, 3), 'junk', lines[3]!.slice(0, 50), ...lines.slice(4)].join('\n'));
+    writeFileSync(join(dir, 'self/net/tcp6'), readFileSync(`${data}self/net/tcp6`, 'latin1').slice(0, -40)); // cut short
+    for (const mode of ['sockets', 'summary']) {
+      const { events, malformed } = await collectOnce(collector({ mode }, dir));
+      expect(malformed.map((m) => [m.source.replace(dir, ''), m.count])).toEqual([
+        ['/self/net/tcp', 2],
+        ['/self/net/tcp6', 1],
+      ]);
+      expect(malformed[0]!.example).toBe('junk');
+      const n = mode === 'sockets' ? events.length : (events[0]!.fields as any).socket.count;
+      expect(n).toBe(lines.filter((l) => /^\s*\d+:/.test(l)).length - 1 + 6 - 1);
+    }
+    rmSync(dir, { recursive: true });
   });
 
   it('a missing file (IPv6 disabled) is no error', async () => {
