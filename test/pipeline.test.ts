@@ -9,7 +9,7 @@ import type { Sink, SinkEvent } from '../src/core/plugin.js';
 const logger = pino({ level: 'silent' });
 const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', ephemeralId: 'e-1', labels: { env: 'test' } };
 
-function plan(over: Partial<SinkPlan> & { maxEvents?: number; whenFull?: 'drop_oldest' | 'drop_newest'; batch?: number }): SinkPlan {
+function plan(over: { id?: string; datasets?: string[]; maxEvents?: number; whenFull?: 'drop_oldest' | 'drop_newest'; batch?: number }): SinkPlan {
   return {
     id: over.id ?? 'sink',
     manifest: { type: 'test' } as SinkPlan['manifest'],

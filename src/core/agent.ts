@@ -39,7 +39,7 @@ export class Agent {
   static async build(plan: AgentPlan, root: DependencyContainer, deps: AgentDeps): Promise<Agent> {
     const scope = root.createChildContainer();
     scope.register(TOKENS.AgentSettings, { useValue: plan.agent });
-    scope.register(TOKENS.ProcFs, { useValue: procFsFor(plan.agent) });
+    scope.register(TOKENS.ProcFs, { useValue: procFsFor(plan.agent, deps.logger) });
     const sinks = await Promise.all(
       plan.sinks.map(async (p) => new SinkRunner(p, await instantiate<Sink>(scope, p, deps.logger, 'sink'), deps.logger)),
     );

@@ -22,6 +22,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { AgentSettings } from './config/schema.js';
 import type { EventFields } from './plugin.js';
 import { SelfProcFs, type NetView, type ProcFs } from './procfs.js';
@@ -342,24 +343,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export interface ProcFsHooks {
-  /** Called once when `all` cannot read some processes' ns links. */
-  readonly onNetnsDenied?: (count: number) => void;
-}
-
-export function procFsFor(agent: AgentSettings, hooks: ProcFsHooks = {}): ProcFs {
+export function procFsFor(agent: AgentSettings, logger: Logger): ProcFs {
   switch (agent.netns) {
     case 'host':
       return new HostProcFs(agent.proc_root);
     case 'all':
       return new AllNetnsProcFs(agent.proc_root, {
-        onDenied:
-          hooks.onNetnsDenied ??
-          ((count) =>
-            process.emitWarning(
-              `agent.netns all: cannot read the ns/net link of ${count} processes (needs root or CAP_SYS_PTRACE); namespaces reachable only through them are not collected`,
-              'NetagentWarning',
-            )),
+        onDenied: (count) =>
+          logger.warn(
+            { processes: count },
+            'agent.netns all: cannot read the ns/net link of some processes (needs root or CAP_SYS_PTRACE); namespaces reachable only through them are not collected',
+          ),
       });
     default:
       return new SelfProcFs(agent.proc_root);

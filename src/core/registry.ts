@@ -2,11 +2,12 @@
  * The plugin registry: every manifest registered under TOKENS.PluginManifest, built-in or loaded
  * from a config's `plugins:` entry. Nothing registers itself by being imported.
  */
-import { createRequire } from 'node:module';
-import { isAbsolute, resolve } from 'node:path';
+import { createRequire, register } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kind } from '@sinclair/typebox';
 import { injectAll, injectable } from 'tsyringe';
+import { PACKAGE_ROOT } from './package-root.js';
 import type { PluginManifest } from './plugin.js';
 import { TOKENS } from './tokens.js';
 
@@ -48,6 +49,16 @@ export function manifestProblem(value: unknown): string | null {
   return null;
 }
 
+let apiHooksRegistered = false;
+
+/** See plugin-api-hooks.ts; registered once, and only when a config loads plugins. */
+function resolveNetagentToThisAgent(): void {
+  if (apiHooksRegistered) return;
+  apiHooksRegistered = true;
+  const apiUrl = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'index.js')).href;
+  register(pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'core', 'plugin-api-hooks.js')).href, { data: { apiUrl } });
+}
+
 /**
  * Imports a `plugins:` entry and returns its manifests. The module's default export (or its
  * `plugins` export) is one manifest or an array of them.
@@ -56,6 +67,7 @@ export async function importPluginManifests(
   entry: { path?: string; package?: string },
   configDir: string,
 ): Promise<PluginManifest[]> {
+  resolveNetagentToThisAgent();
   let specifier: string;
   if (entry.path !== undefined) {
     const path = isAbsolute(entry.path) ? entry.path : resolve(configDir, entry.path);
