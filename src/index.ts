@@ -18,6 +18,7 @@ export { parseDuration, parseSize } from './core/units.js';
 export {
   defineCollector,
   defineSink,
+  EncodedFields,
   type CollectContext,
   type Collector,
   type CollectorManifest,

@@ -8,7 +8,7 @@
  * per-line string; address texts are cached.
  */
 import type { Logger } from 'pino';
-import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
+import { EncodedFields, type CollectContext, type Collector, type EventFields, type PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
 import { AddressCache } from './inet-address.js';
 import { portTable, type InetOptions } from './inet-options.js';
@@ -29,7 +29,7 @@ import {
   type InetRow,
   type RowAction,
 } from './inet-sockets.js';
-import { FIELDS_JSON, JsonStrings } from './fields-json.js';
+import { JsonStrings } from './json-strings.js';
 import { MalformedTally } from './malformed.js';
 import { SocketOwners } from './process-sockets.js';
 import { UserNames } from './users.js';
@@ -142,9 +142,10 @@ export class InetSocketCollector implements Collector {
     const { localPorts, remotePorts, owners, users } = this;
     const timers = o.timers;
     const popts: InetParseOptions = { v6, stateMask: this.stateMask, addresses: this.addresses };
-    // Events of a view without extra fields also carry their JSON text (see fields-json.ts).
-    let encode = true;
-    for (const _ in view.fields) encode = false;
+    // Each event is written straight to its JSON text (EncodedFields): no objects per socket.
+    // A view's own fields (namespace, container) are appended; should one of their top-level
+    // keys collide with a socket field, they are deep-merged as objects instead.
+    const viewJson = encodedViewFields(view);
     const head = `{"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`;
     const js = this.jsonStrings;
     let blocked = false;
@@ -167,49 +168,22 @@ export class InetSocketCollector implements Collector {
       }
       counts[r.state]!++;
       const name = users?.name(r.uid);
-      const socket: Record<string, unknown> = {
-        state: stateName(r.state),
-        recv_q: r.rxQueue,
-        send_q: r.txQueue,
-        inode: r.inode,
-      };
+      let json =
+        head + r.localIp + '","port":' + r.localPort + '},"destination":{"ip":"' + r.remoteIp + '","port":' +
+        r.remotePort + '},"socket":{"state":"' + stateName(r.state) + '","recv_q":' + r.rxQueue +
+        ',"send_q":' + r.txQueue + ',"inode":' + r.inode;
       if (timers) {
-        socket.timer = {
-          name: timerName(r.timer),
-          expires_s: r.timerTicks / CLOCK_TICKS,
-          retransmits: r.retransmits,
-          probes: r.probes,
-        };
+        json +=
+          ',"timer":{"name":"' + timerName(r.timer) + '","expires_s":' + r.timerTicks / CLOCK_TICKS +
+          ',"retransmits":' + r.retransmits + ',"probes":' + r.probes + '}';
       }
-      const ev: EventFields = {
-        network: { transport, type },
-        source: { ip: r.localIp, port: r.localPort },
-        destination: { ip: r.remoteIp, port: r.remotePort },
-        socket,
-        user: name === undefined ? { id: String(r.uid) } : { id: String(r.uid), name },
-      };
-      if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
-      if (encode) {
-        let json =
-          head + r.localIp + '","port":' + r.localPort + '},"destination":{"ip":"' + r.remoteIp + '","port":' +
-          r.remotePort + '},"socket":{"state":"' + (socket.state as string) + '","recv_q":' + r.rxQueue +
-          ',"send_q":' + r.txQueue + ',"inode":' + r.inode;
-        if (timers) {
-          const t = socket.timer as { name: string; expires_s: number };
-          json +=
-            ',"timer":{"name":"' + t.name + '","expires_s":' + t.expires_s + ',"retransmits":' + r.retransmits +
-            ',"probes":' + r.probes + '}';
-        }
-        json += '},"user":{"id":"' + r.uid + (name === undefined ? '"}' : '","name":' + js.get(name) + '}');
-        if (owner !== undefined) json += ',"process":{"pid":' + owner.pid + ',"name":' + js.get(owner.name) + '}';
-        (ev as Record<symbol, unknown>)[FIELDS_JSON] = json + '}';
-        if (!ctx.emit(dataset, 'state', ev)) {
-          blocked = true;
-          return PAUSE_AFTER;
-        }
-        return NEXT;
-      }
-      if (!ctx.emit(dataset, 'state', withViewFields(view, ev))) {
+      json += '},"user":{"id":"' + r.uid + (name === undefined ? '"}' : '","name":' + js.get(name) + '}');
+      if (owner !== undefined) json += ',"process":{"pid":' + owner.pid + ',"name":' + js.get(owner.name) + '}';
+      const fields =
+        viewJson === null
+          ? withViewFields(view, JSON.parse(json + '}') as EventFields)
+          : new EncodedFields(json + viewJson + '}');
+      if (!ctx.emit(dataset, 'state', fields)) {
         blocked = true;
         return PAUSE_AFTER;
       }
@@ -265,4 +239,15 @@ export class InetSocketCollector implements Collector {
     };
     ctx.emit(this.summaryDataset, 'metric', withViewFields(view, ev));
   }
+}
+
+/** The socket events' top-level keys; a view field under one of them must be merged, not appended. */
+const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process']);
+
+/** `,"netns":{…}` for appending to an event's JSON text, '' for none, null when keys collide. */
+function encodedViewFields(view: NetView): string | null {
+  const keys = Object.keys(view.fields);
+  if (keys.length === 0) return '';
+  if (keys.some((k) => SOCKET_KEYS.has(k))) return null;
+  return ',' + JSON.stringify(view.fields).slice(1, -1);
 }

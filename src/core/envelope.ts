@@ -4,7 +4,7 @@
  * sink shares that line. The constant part of the envelope is encoded once per identity rather
  * than per event, which matters at 100k events a cycle.
  */
-import type { EventFields, EventKind, SinkEvent } from './plugin.js';
+import { EncodedFields, type EventFields, type EventKind, type SinkEvent } from './plugin.js';
 
 export interface AgentIdentity {
   readonly hostName: string;
@@ -23,7 +23,7 @@ export class StampedEvent implements SinkEvent {
     readonly sequence: number,
     readonly timestamp: string,
     readonly line: string,
-    private readonly fields: EventFields,
+    private fields: EventFields | EncodedFields,
     private readonly identity: AgentIdentity,
   ) {}
 
@@ -40,6 +40,7 @@ export class StampedEvent implements SinkEvent {
       case 'agent.ephemeral_id': return this.identity.ephemeralId;
     }
     if (path.startsWith('labels.')) return this.identity.labels[path.slice(7)];
+    if (this.fields instanceof EncodedFields) this.fields = JSON.parse(this.fields.json) as EventFields;
     let value: unknown = this.fields;
     for (const key of path.split('.')) {
       if (typeof value !== 'object' || value === null) return undefined;
@@ -79,7 +80,7 @@ export class EventStamper {
     return this.sequence;
   }
 
-  stamp(dataset: string, kind: EventKind, fields: EventFields, nowMs: number): StampedEvent {
+  stamp(dataset: string, kind: EventKind, fields: EventFields | EncodedFields, nowMs: number): StampedEvent {
     if (nowMs !== this.lastMs) {
       this.lastMs = nowMs;
       this.lastIso = new Date(nowMs).toISOString();
@@ -91,7 +92,7 @@ export class EventStamper {
       head = `","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}","sequence":`;
       this.headByDataset.set(key, head);
     }
-    const body = JSON.stringify(fields);
+    const body = fields instanceof EncodedFields ? fields.json : JSON.stringify(fields);
     const line =
       '{"@timestamp":"' + this.lastIso + head + sequence + '}' + this.commonJson +
       (body.length > 2 ? ',' + body.slice(1) : '}');

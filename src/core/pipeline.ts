@@ -8,7 +8,7 @@ import type { SinkPlan } from './config/load.js';
 import type { EventStamper, StampedEvent } from './envelope.js';
 import { SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
-import type { EventFields, EventKind, Sink } from './plugin.js';
+import type { EncodedFields, EventFields, EventKind, Sink } from './plugin.js';
 
 export interface SinkStats {
   written: number;
@@ -255,7 +255,7 @@ export class Pipeline {
   ) {}
 
   /** Returns false when some sink that takes this dataset is full (see CollectContext.emit). */
-  emit(dataset: string, kind: EventKind, fields: EventFields): boolean {
+  emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields): boolean {
     const targets = this.routeOf(dataset);
     if (targets.length === 0) return true;
     const event = this.stamper.stamp(dataset, kind, fields, this.now());

@@ -156,7 +156,7 @@ describe('exec collector', () => {
     const seen: number[] = [];
     let waits = 0;
     await collector.collect({
-      emit: (_d, _k, f) => seen.push(f.i as number) % 1000 !== 0,
+      emit: (_d, _k, f) => seen.push((f as { i: number }).i) % 1000 !== 0,
       drained: async () => {
         waits++;
         await new Promise((r) => setTimeout(r, 1));

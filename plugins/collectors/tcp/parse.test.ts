@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FIELDS_JSON } from '../../../src/collect/fields-json.js';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
@@ -122,26 +121,30 @@ describe('tcp collector on the netns-basic capture', () => {
     expect(f.socket.states.LISTEN).toBe(rows.filter((r) => r.state === 'LISTEN').length);
   });
 
-  it('the pre-encoded JSON of each event is exactly its fields object', async () => {
+  it('writes each socket event straight to JSON text, in the documented key order', async () => {
     for (const options of [{}, { timers: false, users: false }, { processes: true }]) {
       const { events } = await collectOnce(collector(options));
       expect(events.length).toBeGreaterThan(0);
       for (const e of events) {
-        const json = (e.fields as any)[FIELDS_JSON];
-        expect(typeof json).toBe('string');
-        expect(json).toBe(JSON.stringify(e.fields)); // same key order too
+        expect(typeof e.json).toBe('string');
+        expect(e.json).toBe(JSON.stringify(e.fields)); // valid JSON, no duplicate keys
+        expect(Object.keys(e.fields).slice(0, 5)).toEqual(['network', 'source', 'destination', 'socket', 'user']);
       }
     }
   });
 
-  it('merges the view fields into every event', async () => {
+  it('adds the view fields to every event, merging them where they share a top-level key', async () => {
     const procfs = new SelfProcFs(data);
-    procfs.netViews = async () => [{ pid: 'self', fields: { network_namespace: { name: 'ns1' } } }];
+    procfs.netViews = async () => [{ pid: 'self', fields: { netns: { inode: 4026531840 } } }];
     const c = new TcpCollector(optionsWithDefaults(tcpCollector.options, { mode: 'both' }), procfs, logger, instance);
     const { events } = await collectOnce(c);
-    for (const e of events) {
-      expect((e.fields as any).network_namespace).toEqual({ name: 'ns1' });
-      expect((e.fields as any)[FIELDS_JSON]).toBeUndefined();
+    for (const e of events) expect((e.fields as any).netns).toEqual({ inode: 4026531840 });
+    procfs.netViews = async () => [{ pid: 'self', fields: { network: { namespace: 'ns1' } } }];
+    const merged = await collectOnce(new TcpCollector(optionsWithDefaults(tcpCollector.options, {}), procfs, logger, instance));
+    expect(merged.events.length).toBeGreaterThan(0);
+    for (const e of merged.events) {
+      expect((e.fields as any).network).toEqual({ transport: 'tcp', type: (e.fields as any).network.type, namespace: 'ns1' });
+      expect(['ipv4', 'ipv6']).toContain((e.fields as any).network.type);
     }
   });
 

@@ -81,6 +81,15 @@ describe('file sink', () => {
     expect(all).toEqual(Array.from({ length: all.length }, (_, i) => 61 - all.length + i));
   });
 
+  it('never rotates what is not a regular file', async () => {
+    const s = sink({ path: '/dev/null', max_size: 10, max_files: 1 });
+    await s.open();
+    await s.write(events(1, 50));
+    await s.close();
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(existsSync('/dev/null.1')).toBe(false);
+  });
+
   it('fails with a retriable SinkError naming the path when it cannot open it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
     writeFileSync(join(dir, 'file'), '');

@@ -20,6 +20,8 @@ export class FileSink implements Sink {
   private size = 0;
   private readonly maxSize: number;
   private compressing: Promise<void> = Promise.resolve();
+  /** Only regular files rotate: never rename /dev/null or a named pipe. */
+  private rotates = true;
 
   constructor(
     @inject(TOKENS.PluginOptions) private readonly options: FileSinkOptions,
@@ -32,7 +34,9 @@ export class FileSink implements Sink {
     try {
       await mkdir(dirname(this.options.path), { recursive: true });
       this.handle = await open(this.options.path, 'a', parseInt(this.options.mode, 8));
-      this.size = (await this.handle.stat()).size;
+      const stat = await this.handle.stat();
+      this.size = stat.size;
+      this.rotates = stat.isFile();
     } catch (err) {
       throw this.error('cannot open for appending', err);
     }
@@ -47,7 +51,7 @@ export class FileSink implements Sink {
     let chunkBytes = 0;
     for (const event of batch) {
       const bytes = Buffer.byteLength(event.line) + 1;
-      if (this.size + chunkBytes + bytes > this.maxSize && this.size + chunkBytes > 0) {
+      if (this.rotates && this.size + chunkBytes + bytes > this.maxSize && this.size + chunkBytes > 0) {
         await this.append(chunk);
         chunk = '';
         chunkBytes = 0;
