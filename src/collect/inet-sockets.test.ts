@@ -1,6 +1,6 @@
-/** The /proc/net/{tcp,udp} byte parser: address texts, malformed and truncated lines. */
+/** The /proc/net/{tcp,udp} byte parser: fields, malformed and truncated lines. Address texts: inet-address.test.ts. */
 import { describe, expect, it } from 'vitest';
-import { AddressCache, formatIPv6Groups, ipv6FromHex } from './inet-address.js';
+import { AddressCache } from './inet-address.js';
 import {
   countInetStates,
   newInetRow,
@@ -107,27 +107,5 @@ describe('countInetStates', () => {
       throw new Error('bad');
     });
     expect(counts[1]).toBe(2);
-  });
-});
-
-describe('IPv6 text like inet_ntop', () => {
-  const g = (s: string) => s.split(':').map((x) => parseInt(x, 16));
-  it.each([
-    ['0:0:0:0:0:0:0:0', '::'],
-    ['0:0:0:0:0:0:0:1', '::1'],
-    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
-    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
-    ['fe80:0:0:0:0:0:0:0', 'fe80::'],
-    ['0:0:0:0:0:ffff:7f00:1', '::ffff:127.0.0.1'],
-    ['0:0:0:0:0:0:a00:1', '::10.0.0.1'],
-    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
-  ])('%s → %s', (groups, text) => {
-    expect(formatIPv6Groups(g(groups))).toBe(text);
-  });
-  it('reads the four native-order words of /proc', () => {
-    // fe80::257:ff:fea7:e8ca is the bytes fe80 0000 | 0000 0000 | 0257 00ff | fea7 e8ca, each
-    // 4-byte word printed as a little-endian integer.
-    expect(ipv6FromHex(Buffer.from('000080FE00000000FF005702CAE8A7FE'), 0)).toBe('fe80::257:ff:fea7:e8ca');
-    expect(ipv6FromHex(Buffer.from('0000000000000000000000000000000X'), 0)).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
  * them. Pure functions, no I/O.
  */
 import { parseCounter, type CounterValue } from '../../../src/collect/counter-delta.js';
-import { hexToIPv6 } from '../../../src/collect/hex-addr.js';
+import { hexToIPv6 } from '../../../src/collect/inet-address.js';
 import { SkippedLines } from '../../../src/collect/skipped-lines.js';
 
 const RX = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'frame', 'compressed', 'multicast'] as const;

@@ -2,7 +2,7 @@
  * /proc/net/igmp and /proc/net/igmp6: multicast group memberships as `netstat -gn` prints them.
  * Pure functions over the file text.
  */
-import { hexToIPv4, hexToIPv6 } from '../../../src/collect/hex-addr.js';
+import { hexToIPv4, hexToIPv6 } from '../../../src/collect/inet-address.js';
 import { SkippedLines } from '../../../src/collect/skipped-lines.js';
 
 export interface Membership {

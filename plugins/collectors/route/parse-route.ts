@@ -2,7 +2,7 @@
  * /proc/net/route and /proc/net/ipv6_route, decoded as `netstat -rn` and `netstat -rn -A inet6`
  * (net-tools 2.10) print them. Pure functions over the file text.
  */
-import { hexToIPv4, hexToIPv4Number, hexToIPv6, maskToPrefix } from '../../../src/collect/hex-addr.js';
+import { hexToIPv4, hexToIPv4Number, hexToIPv6, maskToPrefix } from '../../../src/collect/inet-address.js';
 import { SkippedLines } from '../../../src/collect/skipped-lines.js';
 
 // <linux/route.h> and <linux/ipv6_route.h>

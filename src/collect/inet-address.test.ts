@@ -1,6 +1,7 @@
+/** /proc hex addresses to text: the string decoders (route, igmp, iface) and the byte ones (tcp, udp). */
 import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { hexToIPv4, hexToIPv4Number, hexToIPv6, maskToPrefix } from './hex-addr.js';
+import { formatIPv6Groups, hexToIPv4, hexToIPv4Number, hexToIPv6, ipv6FromHex, maskToPrefix } from './inet-address.js';
 
 describe('hexToIPv4', () => {
   it('reads the kernel u32 in host order', () => {
@@ -38,5 +39,27 @@ describe('hexToIPv6', () => {
       ).join('');
       expect(isIPv6(hexToIPv6(hex)!)).toBe(true);
     }
+  });
+});
+
+describe('IPv6 text like inet_ntop', () => {
+  const g = (s: string) => s.split(':').map((x) => parseInt(x, 16));
+  it.each([
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['0:0:0:0:0:0:0:1', '::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['fe80:0:0:0:0:0:0:0', 'fe80::'],
+    ['0:0:0:0:0:ffff:7f00:1', '::ffff:127.0.0.1'],
+    ['0:0:0:0:0:0:a00:1', '::10.0.0.1'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+  ])('%s → %s', (groups, text) => {
+    expect(formatIPv6Groups(g(groups))).toBe(text);
+  });
+  it('reads the four native-order words of /proc', () => {
+    // fe80::257:ff:fea7:e8ca is the bytes fe80 0000 | 0000 0000 | 0257 00ff | fea7 e8ca, each
+    // 4-byte word printed as a little-endian integer.
+    expect(ipv6FromHex(Buffer.from('000080FE00000000FF005702CAE8A7FE'), 0)).toBe('fe80::257:ff:fea7:e8ca');
+    expect(ipv6FromHex(Buffer.from('0000000000000000000000000000000X'), 0)).toBeNull();
   });
 });
