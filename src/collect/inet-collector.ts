@@ -115,7 +115,7 @@ export class InetSocketCollector implements Collector {
     if (chunks === null) return null;
     const counts = new Float64Array(256);
     const bad = new MalformedTally();
-    const onBad = (buf: Buffer, s: number, e: number): void => bad.add(buf, s, e);
+    const onBad = (buf: Buffer, s: number, e: number): void => bad.addRange(buf, s, e);
     const sockets = this.options.mode !== 'summary';
     if (!sockets && !this.localPorts && !this.remotePorts) {
       for await (const chunk of chunks) countInetStates(chunk, v6, counts, (s, e) => onBad(chunk, s, e));

@@ -1,17 +1,34 @@
-/** Aggregates the malformed lines of one file in one run into one ctx.malformed() call. */
+/**
+ * Tallies the malformed lines of one source (a /proc file) in one run, for a single
+ * ctx.malformed() call: the count and the first line as the example.
+ */
 import type { CollectContext } from '../core/plugin.js';
 
+/** Longest example kept; a longer line is cut and ends with `…`. */
 const EXAMPLE_MAX = 200;
+
+function example(line: string): string {
+  return line.length > EXAMPLE_MAX ? `${line.slice(0, EXAMPLE_MAX)}…` : line;
+}
 
 export class MalformedTally {
   count = 0;
   example = '';
 
-  /** Counts the line buf[s, e) (without its newline); keeps the first one as the example. */
-  add(buf: Buffer, s: number, e: number): void {
-    if (this.count++ === 0) this.example = buf.toString('latin1', s, Math.min(e, s + EXAMPLE_MAX)).trimEnd();
+  /** Counts one line (text parsers); keeps the first one as the example. */
+  add(line: string): void {
+    if (this.count++ === 0) this.example = example(line);
   }
 
+  /**
+   * Counts the line buf[s, e) without its newline (byte parsers, in place): only the first one
+   * is ever decoded, with trailing blanks trimmed.
+   */
+  addRange(buf: Buffer, s: number, e: number): void {
+    if (this.count++ === 0) this.example = example(buf.toString('latin1', s, Math.min(e, s + EXAMPLE_MAX + 1)).trimEnd());
+  }
+
+  /** Reports the tally, if any, through CollectContext.malformed(). */
   report(ctx: Pick<CollectContext, 'malformed'>, source: string): void {
     if (this.count > 0) ctx.malformed(source, this.count, this.example);
   }

@@ -4,7 +4,7 @@
  */
 import { parseCounter, type CounterValue } from '../../../src/collect/counter-delta.js';
 import { hexToIPv6 } from '../../../src/collect/inet-address.js';
-import { SkippedLines } from '../../../src/collect/skipped-lines.js';
+import { MalformedTally } from '../../../src/collect/malformed.js';
 
 const RX = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'frame', 'compressed', 'multicast'] as const;
 const TX = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'colls', 'carrier', 'compressed'] as const;
@@ -22,8 +22,8 @@ export interface DevStats {
   counters: [string, CounterValue][];
 }
 
-export function parseNetDev(text: string): { rows: DevStats[]; malformed: SkippedLines } {
-  const malformed = new SkippedLines();
+export function parseNetDev(text: string): { rows: DevStats[]; malformed: MalformedTally } {
+  const malformed = new MalformedTally();
   const rows: DevStats[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -58,8 +58,8 @@ export interface Inet6Address {
 const SCOPES: Record<number, string> = { 0x00: 'global', 0x10: 'host', 0x20: 'link', 0x40: 'site', 0x80: 'compat' };
 
 /** /proc/net/if_inet6: `address ifindex prefixlen scope flags name` (hex fields). */
-export function parseIfInet6(text: string): { rows: Inet6Address[]; malformed: SkippedLines } {
-  const malformed = new SkippedLines();
+export function parseIfInet6(text: string): { rows: Inet6Address[]; malformed: MalformedTally } {
+  const malformed = new MalformedTally();
   const rows: Inet6Address[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;

@@ -3,7 +3,7 @@
  * Pure functions over the file text.
  */
 import { hexToIPv4, hexToIPv6 } from '../../../src/collect/inet-address.js';
-import { SkippedLines } from '../../../src/collect/skipped-lines.js';
+import { MalformedTally } from '../../../src/collect/malformed.js';
 
 export interface Membership {
   family: 'ipv4' | 'ipv6';
@@ -17,7 +17,7 @@ export interface Membership {
 
 export interface ParsedMemberships {
   rows: Membership[];
-  malformed: SkippedLines;
+  malformed: MalformedTally;
 }
 
 const DEVICE = /^(\d+)\s+(\S+?)\s*:\s+(\d+)\s+(V\d)\s*$/;
@@ -29,7 +29,7 @@ const GROUP = /^\s+([0-9A-Fa-f]{8})\s+(\d+)\s+[0-9A-Fa-f]+:[0-9A-Fa-f]+\s+\d+\s*
  * valid device line is malformed.
  */
 export function parseIgmp(text: string, littleEndian?: boolean): ParsedMemberships {
-  const malformed = new SkippedLines();
+  const malformed = new MalformedTally();
   const rows: Membership[] = [];
   let dev: { ifindex: number; iface: string; querier: string } | null = null;
   const lines = text.split('\n');
@@ -59,7 +59,7 @@ const GROUP6 = /^(\d+)\s+(\S+)\s+([0-9A-Fa-f]{32})\s+(\d+)\s+[0-9A-Fa-f]+\s+\d+\
 
 /** /proc/net/igmp6: `Idx Device Group(hex) Users Flags Timer` per line, no header. */
 export function parseIgmp6(text: string): ParsedMemberships {
-  const malformed = new SkippedLines();
+  const malformed = new MalformedTally();
   const rows: Membership[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;

@@ -3,7 +3,7 @@
  * (net-tools 2.10) print them. Pure functions over the file text.
  */
 import { hexToIPv4, hexToIPv4Number, hexToIPv6, maskToPrefix } from '../../../src/collect/inet-address.js';
-import { SkippedLines } from '../../../src/collect/skipped-lines.js';
+import { MalformedTally } from '../../../src/collect/malformed.js';
 
 // <linux/route.h> and <linux/ipv6_route.h>
 const RTF_UP = 0x0001;
@@ -86,7 +86,7 @@ export interface Ipv6Route {
 
 export interface Parsed<T> {
   rows: T[];
-  malformed: SkippedLines;
+  malformed: MalformedTally;
 }
 
 const V4_COLUMNS = ['Iface', 'Destination', 'Gateway', 'Flags', 'RefCnt', 'Use', 'Metric', 'Mask', 'MTU', 'Window', 'IRTT'];
@@ -98,7 +98,7 @@ const HEX = /^[0-9A-Fa-f]+$/;
  * net-tools does. Routes without RTF_UP are skipped, as netstat does.
  */
 export function parseIpv4Routes(text: string, littleEndian?: boolean): Parsed<Ipv4Route> {
-  const malformed = new SkippedLines();
+  const malformed = new MalformedTally();
   const rows: Ipv4Route[] = [];
   const lines = text.split('\n');
   const header = (lines[0] ?? '').trim().split(/\s+/);
@@ -153,7 +153,7 @@ export function parseIpv4Routes(text: string, littleEndian?: boolean): Parsed<Ip
  * entries (RTF_CACHE), which `netstat -rn -A inet6` leaves out too (they are its -C view).
  */
 export function parseIpv6Routes(text: string): Parsed<Ipv6Route> {
-  const malformed = new SkippedLines();
+  const malformed = new MalformedTally();
   const rows: Ipv6Route[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;

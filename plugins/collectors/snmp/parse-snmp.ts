@@ -3,7 +3,7 @@
  * totals of /proc/net/sockstat{,6}. Pure functions over the file text.
  */
 import { parseSigned, type CounterValue } from '../../../src/collect/counter-delta.js';
-import { SkippedLines } from '../../../src/collect/skipped-lines.js';
+import { MalformedTally } from '../../../src/collect/malformed.js';
 
 /**
  * Values nstat leaves out because they are settings or gauges, not counters (its
@@ -18,7 +18,7 @@ export const GAUGE_COUNTERS: ReadonlySet<string> = new Set(['MPTcpExtMPCurrEstab
 
 export interface ParsedCounters {
   counters: [string, CounterValue][];
-  malformed: SkippedLines;
+  malformed: MalformedTally;
 }
 
 /**
@@ -28,7 +28,7 @@ export interface ParsedCounters {
  * a number drops just that counter.
  */
 export function parseSnmpTable(text: string): ParsedCounters {
-  const malformed = new SkippedLines();
+  const malformed = new MalformedTally();
   const counters: [string, CounterValue][] = [];
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   for (let i = 0; i < lines.length; i += 2) {
@@ -64,7 +64,7 @@ export function parseSnmpTable(text: string): ParsedCounters {
 
 /** /proc/net/snmp6 and /proc/net/sctp/snmp: one `Name value` per line, names used as they are. */
 export function parseNameValue(text: string): ParsedCounters {
-  const malformed = new SkippedLines();
+  const malformed = new MalformedTally();
   const counters: [string, CounterValue][] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -85,8 +85,8 @@ export type SockstatTotals = Record<string, Record<string, number>>;
  * /proc/net/sockstat and sockstat6: `PROTO: key value key value…` per line, e.g.
  * `TCP: inuse 7 orphan 0 tw 2 alloc 14 mem 61` → { tcp: { inuse: 7, orphan: 0, tw: 2, alloc: 14, mem: 61 } }.
  */
-export function parseSockstat(text: string, into: SockstatTotals = {}): { totals: SockstatTotals; malformed: SkippedLines } {
-  const malformed = new SkippedLines();
+export function parseSockstat(text: string, into: SockstatTotals = {}): { totals: SockstatTotals; malformed: MalformedTally } {
+  const malformed = new MalformedTally();
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const c = line.indexOf(':');

@@ -69,7 +69,7 @@ export class UnixCollector implements Collector {
         };
         for await (const chunk of chunks) {
           buf = chunk;
-          const onBad = (s: number, e: number): void => bad.add(chunk, s, e);
+          const onBad = (s: number, e: number): void => bad.addRange(chunk, s, e);
           let pos = 0;
           while (pos < chunk.length) {
             pos = parseUnixLines(chunk, pos, this.row, onRow, onBad);
