@@ -23,3 +23,12 @@ export function withViewFields(view: NetView, fields: EventFields): EventFields 
   for (const _ in view.fields) return deepMerge(view.fields, fields);
   return fields;
 }
+
+/**
+ * A stable key for a namespace across cycles (for per-namespace state such as counter deltas):
+ * its fields (namespace inode, container), else its pid.
+ */
+export function viewKey(view: NetView): string {
+  for (const _ in view.fields) return JSON.stringify(view.fields);
+  return view.pid;
+}

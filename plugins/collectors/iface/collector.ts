@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { counterToNumber, CounterTracker } from '../../../src/collect/counter-delta.js';
-import { withViewFields } from '../../../src/collect/view-fields.js';
+import { viewKey, withViewFields } from '../../../src/collect/view-fields.js';
 import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { NetView, ProcFs } from '../../../src/core/procfs.js';
@@ -22,11 +22,6 @@ function nest(flat: Record<string, number>): Record<string, Record<string, numbe
     (out[k.slice(0, dot)] ??= {})[k.slice(dot + 1)] = v;
   }
   return out;
-}
-
-function viewKey(view: NetView): string {
-  for (const _ in view.fields) return JSON.stringify(view.fields);
-  return view.pid;
 }
 
 @injectable()

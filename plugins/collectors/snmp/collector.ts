@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { counterToNumber, CounterTracker, type CounterValue } from '../../../src/collect/counter-delta.js';
-import { withViewFields } from '../../../src/collect/view-fields.js';
+import { viewKey, withViewFields } from '../../../src/collect/view-fields.js';
 import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { NetView, ProcFs } from '../../../src/core/procfs.js';
@@ -19,12 +19,6 @@ const SOURCES: readonly [file: string, parse: (text: string) => ParsedCounters][
   ['snmp6', parseNameValue],
   ['sctp/snmp', parseNameValue],
 ];
-
-/** A stable key for a namespace across cycles: its fields (namespace id), else its pid. */
-export function viewKey(view: NetView): string {
-  for (const _ in view.fields) return JSON.stringify(view.fields);
-  return view.pid;
-}
 
 @injectable()
 export class SnmpCollector implements Collector {
