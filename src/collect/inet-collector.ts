@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { EncodedFields, type CollectContext, type Collector, type EventFields, type PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
+import { yieldToLoop } from '../core/yield.js';
 import { AddressCache } from './inet-address.js';
 import { portTable, type InetOptions } from './inet-options.js';
 import {
@@ -34,7 +35,6 @@ import { MalformedTally } from './malformed.js';
 import { SocketOwners } from './process-sockets.js';
 import { UserNames } from './users.js';
 import { withViewFields } from './view-fields.js';
-import { yieldToLoop } from './yield.js';
 
 export type Transport = 'tcp' | 'udp';
 

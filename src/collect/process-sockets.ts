@@ -17,7 +17,8 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { yieldToLoop } from './yield.js';
+import { listPids } from '../core/procfs.js';
+import { yieldToLoop } from '../core/yield.js';
 
 export interface SocketOwner {
   readonly pid: number;
@@ -54,7 +55,7 @@ export class SocketOwners {
       await this.rescan();
       return;
     }
-    const pids = this.listPids();
+    const pids = listPids(this.root);
     const alive = new Set<number>();
     let n = 0;
     for (const pid of pids) {
@@ -95,7 +96,7 @@ export class SocketOwners {
     this.byInode = new Map();
     this.byPid = new Map();
     let n = 0;
-    for (const pid of this.listPids()) {
+    for (const pid of listPids(this.root)) {
       this.scanPid(pid);
       if (++n % YIELD_EVERY === 0) await yieldToLoop();
     }
@@ -106,17 +107,6 @@ export class SocketOwners {
   endCycle(): void {
     this.unowned = this.missedThisCycle;
     this.missedThisCycle = new Set();
-  }
-
-  private listPids(): number[] {
-    const pids: number[] = [];
-    for (const name of readdirSync(this.root)) {
-      const c = name.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
-      const pid = Number(name);
-      if (Number.isInteger(pid)) pids.push(pid);
-    }
-    return pids.sort((a, b) => a - b);
   }
 
   private scanPid(pid: number): void {

@@ -20,12 +20,13 @@
  * Reading another process's ns link needs ptrace access (root, or CAP_SYS_PTRACE); the net files
  * themselves are world-readable. Missing permission is logged once, not per process.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentSettings } from './config/schema.js';
 import type { EventFields } from './plugin.js';
-import { SelfProcFs, type NetView, type ProcFs } from './procfs.js';
+import { listPids, SelfProcFs, type NetView, type ProcFs } from './procfs.js';
+import { yieldToLoop } from './yield.js';
 
 /** The host's namespace, seen through pid 1 of the (possibly mounted) proc root. */
 class HostProcFs extends SelfProcFs {
@@ -147,7 +148,6 @@ export interface NetnsScanStats {
 }
 
 const YIELD_EVERY = 512;
-const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** `agent.netns: all`: every distinct network namespace, each read through one live pid. */
 export class AllNetnsProcFs extends SelfProcFs {
@@ -203,7 +203,7 @@ export class AllNetnsProcFs extends SelfProcFs {
 
   private async refresh(): Promise<readonly NetView[]> {
     const started = this.now();
-    const pids = this.listPids();
+    const pids = listPids(this.root);
     const full = started - this.fullScanAt >= this.fullRescanMs;
     let denied = 0;
     let links = 0;
@@ -318,16 +318,6 @@ export class AllNetnsProcFs extends SelfProcFs {
     }
   }
 
-  private listPids(): number[] {
-    const pids: number[] = [];
-    for (const name of readdirSync(this.root)) {
-      const c = name.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
-      const pid = Number(name);
-      if (Number.isSafeInteger(pid)) pids.push(pid);
-    }
-    return pids.sort((a, b) => a - b);
-  }
 }
 
 function vanished(err: unknown): boolean {

@@ -2,7 +2,7 @@
  * The one reader of /proc for every collector: it honours `agent.proc_root` (a host /proc mounted
  * into a container) and knows which network namespaces to read `net/` files from.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventFields } from './plugin.js';
@@ -101,6 +101,18 @@ export async function readLinesIfExists(
     }
   }
   return chunks();
+}
+
+/** The pids under a proc root (its all-digit entries), ascending. */
+export function listPids(root: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync(root)) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(name);
+    if (Number.isSafeInteger(pid)) pids.push(pid);
+  }
+  return pids.sort((a, b) => a - b);
 }
 
 export const SELF_VIEW: NetView = Object.freeze({ pid: 'self', fields: Object.freeze({}) });

@@ -4,7 +4,6 @@
  */
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { yieldToLoop } from '../../../src/collect/yield.js';
 import { NEXT, PAUSE_AFTER, PAUSE_BEFORE, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import { SocketOwners } from '../../../src/collect/process-sockets.js';
@@ -12,6 +11,7 @@ import { withViewFields } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
+import { yieldToLoop } from '../../../src/core/yield.js';
 import type { UnixOptions } from './options.js';
 import { newUnixRow, parseUnixLines, unixFlagNames, unixStateName, unixTypeName, type UnixRow } from './parse-unix.js';
 
