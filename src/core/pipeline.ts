@@ -12,6 +12,8 @@ import type { EncodedFields, EventFields, EventKind, Sink } from './plugin.js';
 
 export interface SinkStats {
   written: number;
+  /** The deepest the queue has been since start. */
+  max_queued: number;
   failed: number;
   dropped: number;
   retries: number;
@@ -47,7 +49,7 @@ export class SinkRunner {
   private worker: Promise<void> | null = null;
   /** Aborted at the shutdown deadline: stop retrying, stop waiting. */
   private readonly deadline = new AbortController();
-  private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0 };
+  private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0, max_queued: 0 };
   private lastError: string | undefined;
   private roomWaiters: (() => void)[] = [];
   /** Events handed to write() and not yet settled. */
@@ -83,6 +85,7 @@ export class SinkRunner {
       this.head++;
     }
     this.queue.push(event);
+    if (this.depth > this.counters.max_queued) this.counters.max_queued = this.depth;
     if (this.wake) this.wakeWorker();
   }
 

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, fsyncSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,8 @@ import { TOKENS } from '../../../src/core/tokens.js';
 import { parseSize } from '../../../src/core/units.js';
 import type { FileSinkOptions } from './index.js';
 
+const NEWLINE = 0x0a;
+
 /** Errors that an operator can fix while the agent keeps running (a full disk, a wrong mode). */
 const RETRIABLE = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE']);
 
@@ -22,6 +24,7 @@ export class FileSink implements Sink {
   private compressing: Promise<void> = Promise.resolve();
   /** Only regular files rotate: never rename /dev/null or a named pipe. */
   private rotates = true;
+  private buffer = Buffer.allocUnsafe(1 << 20);
 
   constructor(
     @inject(TOKENS.PluginOptions) private readonly options: FileSinkOptions,
@@ -44,23 +47,28 @@ export class FileSink implements Sink {
 
   /**
    * Writes whole lines only, and rotates between lines so that no file grows past max_size
-   * (a single line longer than max_size gets a file of its own).
+   * (a single line longer than max_size gets a file of its own). Lines are encoded straight into
+   * one reused buffer: no joined batch string, no copy of it.
    */
   async write(batch: readonly SinkEvent[]): Promise<void> {
-    let chunk = '';
-    let chunkBytes = 0;
+    let used = 0;
     for (const event of batch) {
-      const bytes = Buffer.byteLength(event.line) + 1;
-      if (this.rotates && this.size + chunkBytes + bytes > this.maxSize && this.size + chunkBytes > 0) {
-        await this.append(chunk);
-        chunk = '';
-        chunkBytes = 0;
-        await this.rotate();
+      const worstCase = event.line.length * 3 + 1;
+      if (used + worstCase > this.buffer.length) {
+        await this.append(used);
+        used = 0;
+        if (worstCase > this.buffer.length) this.buffer = Buffer.allocUnsafe(worstCase);
       }
-      chunk += event.line + '\n';
-      chunkBytes += bytes;
+      const start = used;
+      used += this.buffer.write(event.line, used);
+      this.buffer[used++] = NEWLINE;
+      if (this.rotates && this.size + used > this.maxSize && this.size + start > 0) {
+        await this.append(start);
+        await this.rotate();
+        used = this.buffer.copy(this.buffer, 0, start, used);
+      }
     }
-    await this.append(chunk);
+    await this.append(used);
   }
 
   async close(): Promise<void> {
@@ -69,20 +77,24 @@ export class FileSink implements Sink {
     this.handle = null;
   }
 
-  private async append(text: string): Promise<void> {
-    if (text === '') return;
+  /**
+   * Writes the first `length` bytes of the buffer. Synchronously, as pino does: a batch to a local
+   * file takes milliseconds, and its events then die young instead of outliving several garbage
+   * collections while an asynchronous write is pending (at 100k events a cycle that halves the CPU).
+   */
+  private async append(length: number): Promise<void> {
+    if (length === 0) return;
     if (!this.handle) await this.open();
-    const data = Buffer.from(text);
     try {
       let offset = 0;
-      while (offset < data.length) offset += (await this.handle!.write(data, offset)).bytesWritten;
-      if (this.options.fsync === 'batch') await this.handle!.sync();
+      while (offset < length) offset += writeSync(this.handle!.fd, this.buffer, offset, length - offset);
+      if (this.options.fsync === 'batch') fsyncSync(this.handle!.fd);
     } catch (err) {
       // Cut off a partly written chunk, so that the retried batch does not follow a torn line.
       await this.handle!.truncate(this.size).catch(() => undefined);
       throw this.error('write failed', err);
     }
-    this.size += data.length;
+    this.size += length;
   }
 
   /** path → path.1 → path.2 …, dropping what is past max_files. */
