@@ -83,6 +83,7 @@ export class SinkRunner {
       this.counters.dropped++;
       if (this.plan.queue.when_full === 'drop_newest') return;
       this.head++;
+      this.compact();
     }
     this.queue.push(event);
     if (this.depth > this.counters.max_queued) this.counters.max_queued = this.depth;
@@ -182,15 +183,23 @@ export class SinkRunner {
     const end = Math.min(this.queue.length, this.head + this.plan.batch.maxEvents);
     const batch = this.queue.slice(this.head, end);
     this.head = end;
+    this.compact();
+    if (!this.full) this.releaseWaiters();
+    return batch;
+  }
+
+  /**
+   * Drops the consumed front of the queue array once it is the larger part, so that written
+   * events are not kept reachable (amortized O(1): each event is copied at most once).
+   */
+  private compact(): void {
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
-    } else if (this.head > 65_536 && this.head * 2 > this.queue.length) {
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    if (!this.full) this.releaseWaiters();
-    return batch;
   }
 
   private async run(): Promise<void> {

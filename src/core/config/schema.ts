@@ -52,7 +52,7 @@ export const SinkEntry = Type.Object(
     ),
     batch: Type.Object(
       {
-        max_events: Type.Integer({ minimum: 1, default: 5000, description: 'Events per write() call.' }),
+        max_events: Type.Integer({ minimum: 1, default: 1000, description: 'Events per write() call.' }),
         max_wait: Duration({ default: '200ms', description: 'How long a partial batch waits for more events.' }),
       },
       { additionalProperties: false, default: {} },
