@@ -45,6 +45,14 @@ export const kafkaOptions = Type.Object(
         'kafkajs idempotent producer (experimental in kafkajs): needs acks all; one request in flight. ' +
         'Removes duplicates from kafkajs-internal retries only, not from re-sends after reconnects.',
     }),
+    max_in_flight: Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      default: 4,
+      description:
+        'Produce requests in flight at once while a backlog is waiting (1 with idempotent). The spool still ' +
+        'commits in order; after a failure everything in flight is sent again (counted as possible duplicates).',
+    }),
     create_topics: Type.Boolean({
       default: true,
       description: 'Create a missing topic (admin API, broker default partitions and replication); else report it.',
@@ -52,7 +60,7 @@ export const kafkaOptions = Type.Object(
     batch: Type.Object(
       {
         max_events: Type.Integer({ minimum: 1, default: 5000, description: 'Events per produce request at most.' }),
-        max_bytes: size('4MB', 'Bytes per produce request at most (before compression).'),
+        max_bytes: size('960KiB', 'Bytes per batch at most (before compression); keep it under the broker message.max.bytes (1 MiB by default).'),
         linger: duration('50ms', 'How long to wait for more events before sending a batch that is not full.'),
       },
       { ...strict, default: {} },

@@ -66,6 +66,9 @@ export class KafkaSink implements Sink {
   private lastErrorAt: string | null = null;
   private lastLogged: { msg: string; at: number } | null = null;
   private failures = 0;
+  private readonly maxInFlight: number;
+  /** Lowered after a "message too large" refusal. */
+  private batchLimit = Number.MAX_SAFE_INTEGER;
   private closing = false;
   /** Aborts the current backoff sleep (close() wants a last attempt now). */
   private nap: AbortController | null = null;
@@ -97,6 +100,7 @@ export class KafkaSink implements Sink {
       closeMs: parseDuration(o.close_timeout),
       acks: o.acks === 'all' ? -1 : o.acks,
     };
+    this.maxInFlight = o.idempotent ? 1 : o.max_in_flight;
     this.topicT = compileTemplate(o.topic);
     this.keyT = o.key === '' ? null : compileTemplate(o.key);
     this.headerTs = Object.entries(o.headers).map(([k, v]) => [k, compileTemplate(v)]);
@@ -208,31 +212,56 @@ export class KafkaSink implements Sink {
 
   private async run(): Promise<void> {
     const signal = this.stop.signal;
+    /** Produce requests in flight, oldest first; acknowledged in the spool strictly in this order. */
+    const inflight: { batch: SpoolEntry[]; done: Promise<void> }[] = [];
+    const giveBack = async (uncertain: boolean) => {
+      await Promise.allSettled(inflight.map((f) => f.done));
+      inflight.length = 0;
+      this.spool.release(uncertain);
+    };
     while (!signal.aborted) {
       try {
-        await this.spool.waitForData(signal);
-        if (signal.aborted) break;
-        if (this.s.lingerMs > 0 && this.spool.depth < this.s.maxEvents && this.connected) {
-          await this.linger(signal);
+        if (inflight.length === 0) {
+          await this.spool.waitForData(signal);
+          if (signal.aborted) break;
+          if (this.s.lingerMs > 0 && this.spool.untaken < this.s.maxEvents && this.connected) await this.linger(signal);
+          if (!(await this.ensureConnected())) continue;
         }
-        if (!(await this.ensureConnected())) continue;
-        const batch = await this.spool.take(this.s.maxEvents, this.s.maxBytes);
-        if (batch.length === 0) continue;
-        try {
-          await this.ensureTopics(batch);
-        } catch (e) {
-          this.spool.release(false);
-          await this.failed('topic', e);
-          continue;
+        // Keep up to max_in_flight requests going while full batches are waiting.
+        while (
+          inflight.length < this.maxInFlight &&
+          this.spool.untaken > 0 &&
+          (inflight.length === 0 || this.spool.untaken >= Math.min(this.s.maxEvents, this.batchLimit))
+        ) {
+          const batch = await this.spool.take(Math.min(this.s.maxEvents, this.batchLimit), this.s.maxBytes);
+          if (batch.length === 0) break;
+          try {
+            await this.ensureTopics(batch);
+          } catch (e) {
+            await giveBack(inflight.length > 0);
+            await this.failed('topic', e);
+            break;
+          }
+          await this.spool.markSent(batch);
+          const done = this.send(batch);
+          done.catch(() => undefined);
+          inflight.push({ batch, done });
         }
-        await this.spool.markSent(batch);
+        const head = inflight[0];
+        if (!head) continue;
         try {
-          await this.send(batch);
+          await head.done;
         } catch (e) {
-          this.spool.release(true);
+          if (isTooLarge(e)) {
+            await giveBack(inflight.length > 1);
+            await this.tooLarge(head.batch, e);
+            continue;
+          }
+          await giveBack(true);
           await this.failed('send', e);
           continue;
         }
+        inflight.shift();
         const r = await this.spool.ack();
         this.delivered += r.count;
         this.duplicates += r.duplicates;
@@ -244,15 +273,34 @@ export class KafkaSink implements Sink {
         this.onDelivered?.(this.delivered);
       } catch (e) {
         // Spool I/O trouble: keep the loop alive.
-        this.spool.release(true);
+        await giveBack(true);
         await this.failed('spool', e);
       }
     }
+    await Promise.allSettled(inflight.map((f) => f.done));
+  }
+
+  /**
+   * The broker refused a batch as larger than its message.max.bytes: halve the batch size for a while;
+   * a single event that is too large on its own can never be delivered and is dropped (counted, logged).
+   */
+  private async tooLarge(batch: readonly SpoolEntry[], e: unknown): Promise<void> {
+    if (batch.length > 1) {
+      this.batchLimit = Math.max(1, Math.floor(batch.length / 2));
+      this.log.warn({ events: batch.length, now: this.batchLimit }, 'kafka: batch larger than the broker accepts; sending smaller batches (lower batch.max_bytes)');
+      return;
+    }
+    await this.spool.take(1, Number.MAX_SAFE_INTEGER);
+    await this.spool.ack();
+    this.dropped += 1;
+    this.lastError = `kafka: an event of ${batch[0]!.bytes} bytes is larger than the broker accepts (message.max.bytes); dropped: ${errText(e)}`;
+    this.lastErrorAt = new Date().toISOString();
+    this.log.error({ topic: batch[0]!.topic, bytes: batch[0]!.bytes }, this.lastError);
   }
 
   private async linger(signal: AbortSignal): Promise<void> {
     const until = Date.now() + this.s.lingerMs;
-    while (!signal.aborted && this.spool.depth < this.s.maxEvents && Date.now() < until) {
+    while (!signal.aborted && this.spool.untaken < this.s.maxEvents && Date.now() < until) {
       await sleep(Math.min(5, until - Date.now()), signal);
     }
   }
@@ -471,6 +519,12 @@ function parseDuration(v: string | number): number {
   const n = coreDuration(v);
   if (n === undefined) throw new SinkError(`kafka: not a duration: ${JSON.stringify(v)}`, false);
   return n;
+}
+
+function isTooLarge(e: unknown): boolean {
+  return /MESSAGE_TOO_LARGE|larger than the max message size|RECORD_LIST_TOO_LARGE/i.test(
+    `${(e as { type?: string })?.type ?? ''} ${errText(e)}`,
+  );
 }
 
 function isConnectionError(e: unknown): boolean {

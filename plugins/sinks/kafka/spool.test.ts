@@ -36,11 +36,40 @@ describe('kafka spool', () => {
     await s.append(recs(10, 5));
     expect(s.depth).toBe(15);
     const b = await s.take(4, 1 << 20);
-    expect(b.map(({ topic, key, headers, value }) => ({ topic, key, headers, value }))).toEqual(recs(0, 4));
+    expect(b.map(({ topic, key, headers, value }) => ({ topic, key, headers, value: String(value) }))).toEqual(recs(0, 4));
     s.release(false);
     expect(await drainAll(s)).toEqual([...Array(15).keys()]);
     expect(s.depth).toBe(0);
     expect(s.bytes).toBe(0);
+    await s.close();
+  });
+
+  it('several batches in flight: acknowledged in order, released together, drops never touch them', async () => {
+    const dir = tempDir();
+    const s = spool(dir, { maxBytes: 3000, whenFull: 'drop_oldest' }); // ~33 records
+    await s.open();
+    for (let i = 0; i < 30; i += 3) await s.append(recs(i, 3));
+    const b1 = await s.take(4, 1 << 20);
+    const b2 = await s.take(4, 1 << 20);
+    const b3 = await s.take(4, 1 << 20);
+    expect([values(b1), values(b2), values(b3)]).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]);
+    expect(s.inflightBatches).toBe(3);
+    expect(s.untaken).toBe(18);
+    expect(await s.ack()).toEqual({ count: 4, duplicates: 0 });
+    // b2 and b3 fail: both come back, counted as possible duplicates when acknowledged
+    s.release(true);
+    expect(s.uncertainCount).toBe(8);
+    const again = await s.take(10, 1 << 20);
+    expect(values(again)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    // full: drop_oldest drops whole chunks after the taken records only
+    const r = await s.append(recs(100, 20));
+    expect(r.dropped).toBeGreaterThan(0);
+    expect(await s.ack()).toEqual({ count: 10, duplicates: 8 });
+    const rest = await drainAll(s);
+    expect(rest[rest.length - 1]).toBe(119);
+    expect(rest.every((v, i) => i === 0 || v > rest[i - 1]!)).toBe(true);
+    expect(rest).not.toContain(13);
+    expect(10 + rest.length + 4 + r.dropped).toBe(50);
     await s.close();
   });
 

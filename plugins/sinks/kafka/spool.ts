@@ -87,6 +87,16 @@ interface Pos {
   off: number;
 }
 
+interface Batch {
+  /** Where the batch starts and ends (exclusive): chunk index, entry index. */
+  startCi: number;
+  endCi: number;
+  endJ: number;
+  count: number;
+  bytes: number;
+  end: Pos;
+}
+
 const FRAME_HEADER = 8;
 const CURSOR_SIZE = 64;
 const RECOVERY_CHUNK = 1000;
@@ -112,7 +122,11 @@ export class Spool {
   private cursorRw: fsp.FileHandle | null = null;
   private cursorChain: Promise<unknown> = Promise.resolve();
   private readonly readFds = new Map<number, fsp.FileHandle>();
-  private inflight: { chunks: number; lastEntries: number; count: number } | null = null;
+  /** Batches taken and not yet acknowledged or released, oldest first. */
+  private readonly inflight: Batch[] = [];
+  private inflightCount = 0;
+  /** Next record to take: chunk index and entry index. */
+  private cur = { ci: 0, j: 0 };
   private uncertain = 0;
   private appendLock: Promise<unknown> = Promise.resolve();
   private readonly events = new EventEmitter();
@@ -133,6 +147,14 @@ export class Spool {
   /** Bytes of unacknowledged records (frames). */
   get bytes(): number {
     return this.liveBytes;
+  }
+  /** Records not taken for sending yet. */
+  get untaken(): number {
+    return this.liveCount - this.inflightCount;
+  }
+  /** Batches taken and not settled yet. */
+  get inflightBatches(): number {
+    return this.inflight.length;
   }
   /** Records at the head that may already be in Kafka (sent before a failure or a restart). */
   get uncertainCount(): number {
@@ -230,9 +252,15 @@ export class Spool {
     const keep = this.memBytes + total <= this.memoryBytes;
     const entries: SpoolEntry[] | null = keep ? [] : null;
     for (let i = 0; i < n; i++) {
-      off += frames[i]!.length;
+      const flen = frames[i]!.length;
       const r = records[i]!;
-      entries?.push({ topic: r.topic, key: r.key, headers: r.headers, value: r.value, seg, end: off, bytes: frames[i]!.length });
+      if (entries) {
+        // The value as bytes, a view into the buffer just written: kafkajs then need not encode it again.
+        const vlen = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+        const rel = off - start + flen;
+        entries.push({ topic: r.topic, key: r.key, headers: r.headers, value: buf.subarray(rel - vlen, rel), seg, end: off + flen, bytes: flen });
+      }
+      off += flen;
     }
     this.writeSize = off;
     if (keep) this.memBytes += total;
@@ -245,7 +273,7 @@ export class Spool {
 
   /** Resolves when there is something to take (or the spool closes, or the signal aborts). */
   async waitForData(signal?: AbortSignal): Promise<void> {
-    if (this.liveCount > 0 || this.closed || signal?.aborted) return;
+    if (this.untaken > 0 || this.closed || signal?.aborted) return;
     const ac = new AbortController();
     const onAbort = () => ac.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -259,36 +287,43 @@ export class Spool {
   }
 
   /**
-   * Takes up to maxCount records / maxBytes (at least one record) from the head for sending.
-   * Exactly one take may be outstanding; settle it with ack() or release().
+   * Takes up to maxCount records / maxBytes (at least one record) after those already taken. Several
+   * batches may be outstanding; acknowledge them in order with ack(), or give all back with release().
    */
   async take(maxCount: number, maxBytes: number): Promise<SpoolEntry[]> {
-    if (this.inflight) throw new Error('a batch is already taken');
-    const skipped = this.skipDroppedHead();
-    if (skipped) await this.setCommit(skipped);
+    if (this.inflight.length === 0) {
+      const skipped = this.skipDroppedHead();
+      if (skipped) await this.setCommit(skipped);
+      this.cur = { ci: this.chunkHead, j: this.chunks[this.chunkHead]?.acked ?? 0 };
+    }
     const out: SpoolEntry[] = [];
     let bytes = 0;
-    let full = 0;
-    let partial = 0;
-    for (let ci = this.chunkHead; ci < this.chunks.length; ci++) {
+    let { ci, j } = this.cur;
+    const startCi = ci;
+    while (ci < this.chunks.length) {
       const c = this.chunks[ci]!;
-      if (c.dropped) break; // dropped chunks are removed once they reach the head
+      if (c.dropped) {
+        ci++;
+        j = 0;
+        continue;
+      }
       const entries = c.entries ?? (await this.load(c));
-      let j = c.acked;
+      if (j < c.acked) j = c.acked;
       for (; j < entries.length; j++) {
         const e = entries[j]!;
         if (out.length >= maxCount || (out.length > 0 && bytes + e.bytes > maxBytes)) break;
         out.push(e);
         bytes += e.bytes;
       }
-      if (j === entries.length) {
-        full++;
-        continue;
-      }
-      if (j > c.acked) partial = j;
-      break;
+      if (j < entries.length) break;
+      ci++;
+      j = 0;
     }
-    if (out.length > 0) this.inflight = { chunks: full, lastEntries: partial, count: out.length };
+    if (out.length === 0) return out;
+    const last = out[out.length - 1]!;
+    this.cur = { ci, j };
+    this.inflight.push({ startCi, endCi: ci, endJ: j, count: out.length, bytes, end: { seg: last.seg, off: last.end } });
+    this.inflightCount += out.length;
     return out;
   }
 
@@ -301,46 +336,37 @@ export class Spool {
     await this.writeCursor(false);
   }
 
-  /** The taken batch is in Kafka: advance the commit position. Returns how many were re-sends. */
+  /** The oldest taken batch is in Kafka: advance the commit position. Returns how many were re-sends. */
   async ack(): Promise<{ count: number; duplicates: number }> {
-    const inf = this.inflight;
-    if (!inf) return { count: 0, duplicates: 0 };
-    this.inflight = null;
-    let count = 0;
-    let freed = 0;
-    let commit = this.commit;
-    for (let k = 0; k < inf.chunks; k++) {
+    const b = this.inflight.shift();
+    if (!b) return { count: 0, duplicates: 0 };
+    this.inflightCount -= b.count;
+    while (this.chunkHead < b.endCi) this.retireHead();
+    if (this.chunkHead < this.chunks.length && b.endJ > 0) this.chunks[this.chunkHead]!.acked = b.endJ;
+    this.liveBytes -= b.bytes;
+    this.liveCount -= b.count;
+    const dup = Math.min(this.uncertain, b.count);
+    this.uncertain -= dup;
+    let commit = b.end;
+    // Dropped chunks right behind the batch belong to no batch: retire them too.
+    const limit = this.inflight[0]?.startCi ?? this.cur.ci;
+    while (this.chunkHead < limit && this.chunks[this.chunkHead]?.dropped) {
       const c = this.chunks[this.chunkHead]!;
-      count += c.count - c.acked;
-      freed += c.bytes - this.ackedBytes(c);
       commit = { seg: c.seg, off: c.end };
       this.retireHead();
     }
-    if (inf.lastEntries > 0) {
-      const c = this.chunks[this.chunkHead]!;
-      const entries = c.entries!;
-      for (let j = c.acked; j < inf.lastEntries; j++) freed += entries[j]!.bytes;
-      count += inf.lastEntries - c.acked;
-      c.acked = inf.lastEntries;
-      const e = entries[inf.lastEntries - 1]!;
-      commit = { seg: e.seg, off: e.end };
-      if (c.acked === c.count) this.retireHead();
-    }
-    this.liveBytes -= freed;
-    this.liveCount -= count;
-    const dup = Math.min(this.uncertain, count);
-    this.uncertain -= dup;
-    commit = this.skipDroppedHead() ?? commit;
+    this.compact();
     await this.setCommit(commit);
     this.events.emit('room');
-    return { count, duplicates: dup };
+    return { count: b.count, duplicates: dup };
   }
 
-  /** The taken batch was not (certainly) delivered; `uncertain`: it may have reached Kafka. */
+  /** Gives every taken batch back (sent again later); `uncertain`: they may have reached Kafka. */
   release(uncertain: boolean): void {
-    const inf = this.inflight;
-    this.inflight = null;
-    if (inf && uncertain) this.uncertain = Math.max(this.uncertain, inf.count);
+    if (uncertain) this.uncertain = Math.max(this.uncertain, this.inflightCount);
+    this.inflight.length = 0;
+    this.inflightCount = 0;
+    this.cur = { ci: this.chunkHead, j: this.chunks[this.chunkHead]?.acked ?? 0 };
   }
 
   /** Flushes the cursor and closes files. Unacknowledged records stay for the next open(). */
@@ -375,15 +401,20 @@ export class Spool {
     if (c.entries) this.memBytes -= c.bytes;
     this.chunks[this.chunkHead] = undefined as unknown as Chunk;
     this.chunkHead++;
-    if (this.chunkHead > 1024 && this.chunkHead * 2 > this.chunks.length) {
-      this.chunks.splice(0, this.chunkHead);
-      this.chunkHead = 0;
-    }
+  }
+
+  /** Drops retired chunk slots from the array (only when no batch holds chunk indices). */
+  private compact(): void {
+    if (this.inflight.length > 0 || this.chunkHead < 1024 || this.chunkHead * 2 < this.chunks.length) return;
+    const shift = this.chunkHead;
+    this.chunks.splice(0, shift);
+    this.chunkHead = 0;
+    this.cur = { ci: Math.max(0, this.cur.ci - shift), j: this.cur.j };
   }
 
   /** Removes dropped chunks at the head (when nothing is in flight); returns the new commit, if any. */
   private skipDroppedHead(): Pos | undefined {
-    if (this.inflight) return undefined;
+    if (this.inflight.length > 0) return undefined;
     let commit: Pos | undefined;
     while (this.chunkHead < this.chunks.length && this.chunks[this.chunkHead]!.dropped) {
       const c = this.chunks[this.chunkHead]!;
@@ -397,8 +428,12 @@ export class Spool {
   private dropOldest(need: number): number {
     let freed = 0;
     let dropped = 0;
+    // Never a chunk with taken records: start at the cursor's chunk if nothing of it is taken, else after it.
     let ci = this.chunkHead;
-    if (this.inflight) ci += this.inflight.chunks + (this.inflight.lastEntries > 0 ? 1 : 0);
+    if (this.inflight.length > 0) {
+      const c = this.chunks[this.cur.ci];
+      ci = c && this.cur.j > c.acked ? this.cur.ci + 1 : this.cur.ci;
+    }
     for (; ci < this.chunks.length && freed < need; ci++) {
       const c = this.chunks[ci]!;
       if (c.dropped) continue;
