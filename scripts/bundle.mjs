@@ -1,11 +1,12 @@
 // Bundles the compiled CLI (dist/src/cli/main.js) into dist/bundle/: loading one file instead of
 // ~100 ES modules and their package lookups halves the start-up CPU of `netagent once`, which the
-// benchmarks compare with `ss`. Plugin implementations stay lazy (code splitting), and packages
-// that must be shared with third-party plugins (tsyringe's decorator registry) or are heavy and
-// optional (kafkajs, cron) stay external.
+// benchmarks compare with `ss`. Plugin implementations stay lazy (code splitting). The plugin API
+// (dist/src/index.js) is a second entry point, bundled with the CLI, so that plugins importing
+// 'netagent' share the agent's very tsyringe instance (whose decorators record constructor
+// tokens). kafkajs and cron, heavy and loaded only when configured, stay external.
 import { build } from 'esbuild';
 import { dirname, relative, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 
 
 const outdir = resolve('dist/bundle');
@@ -24,15 +25,16 @@ const keepModuleUrls = {
   },
 };
 
+await rm(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: ['dist/src/cli/main.js'],
+  entryPoints: { main: 'dist/src/cli/main.js', api: 'dist/src/index.js' },
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   outdir,
-  external: ['tsyringe', 'reflect-metadata', 'kafkajs', 'cron'],
+  external: ['kafkajs', 'cron'],
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __netagentRequire } from 'node:module'; const require = __netagentRequire(import.meta.url);" },
   plugins: [keepModuleUrls],

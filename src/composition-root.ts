@@ -4,7 +4,6 @@
  * and clock it needs.
  */
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
@@ -12,6 +11,7 @@ import { builtinPlugins } from '../plugins/index.js';
 import { Agent } from './core/agent.js';
 import { loadAgentPlan } from './core/config/load.js';
 import { EventStamper } from './core/envelope.js';
+import { newUuid } from './core/identity.js';
 import { AGENT_VERSION } from './core/package-root.js';
 import type { PluginManifest } from './core/plugin.js';
 import { TOKENS } from './core/tokens.js';
@@ -32,7 +32,7 @@ export function createLogger(level = 'info'): Logger {
 export function createRootContainer(options: RootOptions = {}): DependencyContainer {
   const root = globalContainer.createChildContainer();
   const logger = options.logger ?? createLogger(options.logLevel);
-  const ephemeralId = randomUUID();
+  const ephemeralId = newUuid();
   root.register(TOKENS.Logger, { useValue: logger });
   root.register(TOKENS.Clock, { useValue: options.now ?? Date.now });
   root.register(EventStamper, {

@@ -55,7 +55,7 @@ let apiHooksRegistered = false;
 function resolveNetagentToThisAgent(): void {
   if (apiHooksRegistered) return;
   apiHooksRegistered = true;
-  const apiUrl = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'index.js')).href;
+  const apiUrl = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'bundle', 'api.js')).href;
   register(pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'core', 'plugin-api-hooks.js')).href, { data: { apiUrl } });
 }
 
