@@ -32,7 +32,7 @@ import {
 } from './inet-sockets.js';
 import { JsonStrings } from './json-strings.js';
 import { MalformedTally } from './malformed.js';
-import { SocketOwners } from './process-sockets.js';
+import type { SocketOwners } from './process-sockets.js';
 import { UserNames } from './users.js';
 import { withViewFields } from './view-fields.js';
 
@@ -61,7 +61,8 @@ export class InetSocketCollector implements Collector {
     private readonly transport: Transport,
     private readonly options: InetOptions,
     private readonly procfs: ProcFs,
-    logger: Logger,
+    owners: SocketOwners,
+    private readonly logger: Logger,
     readonly instance: PluginInstance,
   ) {
     this.socketDataset = `${transport}.socket`;
@@ -78,7 +79,7 @@ export class InetSocketCollector implements Collector {
     this.localPorts = portTable(options.local_ports);
     this.remotePorts = portTable(options.remote_ports);
     const sockets = options.mode !== 'summary';
-    this.owners = sockets && options.processes ? new SocketOwners(procfs.root, logger) : null;
+    this.owners = sockets && options.processes ? owners : null;
     this.users = sockets && options.users ? new UserNames(procfs.root) : null;
   }
 
@@ -86,22 +87,18 @@ export class InetSocketCollector implements Collector {
     const { mode, families } = this.options;
     const summary = mode !== 'sockets';
     this.users?.refresh();
-    if (this.owners) await this.owners.beginCycle();
-    try {
-      for (const view of await this.procfs.netViews()) {
+    if (this.owners) await this.owners.beginCycle(this.logger);
+    for (const view of await this.procfs.netViews()) {
+      if (ctx.signal.aborted) return;
+      const perFamily: Record<string, Record<string, number>> = {};
+      for (const [family, suffix] of FAMILIES) {
+        if (!families.includes(family)) continue;
         if (ctx.signal.aborted) return;
-        const perFamily: Record<string, Record<string, number>> = {};
-        for (const [family, suffix] of FAMILIES) {
-          if (!families.includes(family)) continue;
-          if (ctx.signal.aborted) return;
-          const file = this.transport + suffix;
-          const counts = await this.readFile(ctx, view, file, family === 'ipv6');
-          if (counts && summary) perFamily[family] = this.stateCounts(counts);
-        }
-        if (summary) this.emitSummary(ctx, view, perFamily);
+        const file = this.transport + suffix;
+        const counts = await this.readFile(ctx, view, file, family === 'ipv6');
+        if (counts && summary) perFamily[family] = this.stateCounts(counts);
       }
-    } finally {
-      this.owners?.endCycle();
+      if (summary) this.emitSummary(ctx, view, perFamily);
     }
   }
 

@@ -3,7 +3,8 @@
  * Agent and stops the old one; the process-wide EventStamper keeps event.sequence going.
  */
 import type { Logger } from 'pino';
-import type { DependencyContainer } from 'tsyringe';
+import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { SocketOwners } from '../collect/process-sockets.js';
 import type { AgentPlan, CollectorPlan, SinkPlan } from './config/load.js';
 import type { EventStamper } from './envelope.js';
 import { identityFor } from './identity.js';
@@ -40,6 +41,11 @@ export class Agent {
     const scope = root.createChildContainer();
     scope.register(TOKENS.AgentSettings, { useValue: plan.agent });
     scope.register(TOKENS.ProcFs, { useValue: procFsFor(plan.agent, deps.logger) });
+    // Made on first use: only an agent with a socket collector has one; it scans only for
+    // collectors with `processes: true`.
+    scope.register(TOKENS.SocketOwners, {
+      useFactory: instanceCachingFactory(() => new SocketOwners(plan.agent.proc_root, { now: deps.now })),
+    });
     const sinks = await Promise.all(
       plan.sinks.map(async (p) => new SinkRunner(p, await instantiate<Sink>(scope, p, deps.logger, 'sink'), deps.logger)),
     );

@@ -15,6 +15,11 @@ export const TOKENS = {
   AgentSettings: Symbol.for('netagent.AgentSettings'),
   /** ProcFs: reads /proc (honouring agent.proc_root) and the network namespaces to collect from. */
   ProcFs: Symbol.for('netagent.ProcFs'),
+  /**
+   * SocketOwners (src/collect/process-sockets.ts): socket inode → owning process, one per agent,
+   * shared by the collectors that report process.pid (tcp, udp, unix with `processes: true`).
+   */
+  SocketOwners: Symbol.for('netagent.SocketOwners'),
   /** Clock: the one source of time, so tests can control it. */
   Clock: Symbol.for('netagent.Clock'),
   /** agent.ephemeral_id: a UUID made once per process. */

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
+import { SocketOwners } from '../../../src/collect/process-sockets.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { inetEventRow, parseNetstatInet, rowKey } from '../../../test/helpers/netstat-oracle.js';
@@ -21,7 +22,7 @@ const logger = pino({ level: 'silent' });
 const instance = { id: 'tcp', type: 'tcp' };
 
 function collector(options: Record<string, unknown> = {}, root = data) {
-  return new TcpCollector(optionsWithDefaults(tcpCollector.options, options), new SelfProcFs(root), logger, instance);
+  return new TcpCollector(optionsWithDefaults(tcpCollector.options, options), new SelfProcFs(root), new SocketOwners(root), logger, instance);
 }
 
 const byKey = <T extends { proto: string; local: string; foreign: string; state: string }>(rows: T[]) =>
@@ -136,11 +137,11 @@ describe('tcp collector on the netns-basic capture', () => {
   it('adds the view fields to every event, merging them where they share a top-level key', async () => {
     const procfs = new SelfProcFs(data);
     procfs.netViews = async () => [{ pid: 'self', fields: { netns: { inode: 4026531840 } } }];
-    const c = new TcpCollector(optionsWithDefaults(tcpCollector.options, { mode: 'both' }), procfs, logger, instance);
+    const c = new TcpCollector(optionsWithDefaults(tcpCollector.options, { mode: 'both' }), procfs, new SocketOwners(data), logger, instance);
     const { events } = await collectOnce(c);
     for (const e of events) expect((e.fields as any).netns).toEqual({ inode: 4026531840 });
     procfs.netViews = async () => [{ pid: 'self', fields: { network: { namespace: 'ns1' } } }];
-    const merged = await collectOnce(new TcpCollector(optionsWithDefaults(tcpCollector.options, {}), procfs, logger, instance));
+    const merged = await collectOnce(new TcpCollector(optionsWithDefaults(tcpCollector.options, {}), procfs, new SocketOwners(data), logger, instance));
     expect(merged.events.length).toBeGreaterThan(0);
     for (const e of merged.events) {
       expect((e.fields as any).network).toEqual({ transport: 'tcp', type: (e.fields as any).network.type, namespace: 'ns1' });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { InetSocketCollector } from '../../../src/collect/inet-collector.js';
 import type { InetOptions } from '../../../src/collect/inet-options.js';
+import type { SocketOwners } from '../../../src/collect/process-sockets.js';
 import type { PluginInstance } from '../../../src/core/plugin.js';
 import type { ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
@@ -12,9 +13,10 @@ export class UdpCollector extends InetSocketCollector {
   constructor(
     @inject(TOKENS.PluginOptions) options: InetOptions,
     @inject(TOKENS.ProcFs) procfs: ProcFs,
+    @inject(TOKENS.SocketOwners) owners: SocketOwners,
     @inject(TOKENS.Logger) logger: Logger,
     @inject(TOKENS.PluginInstance) instance: PluginInstance,
   ) {
-    super('udp', options, procfs, logger, instance);
+    super('udp', options, procfs, owners, logger, instance);
   }
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
+import { SocketOwners } from '../../../src/collect/process-sockets.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from '../../../test/helpers/netstat-oracle.js';
@@ -14,7 +15,7 @@ const data = fileURLToPath(new URL('./testdata/netns-basic/', import.meta.url));
 const tool = (name: string) => readFileSync(`${data}${name}`, 'utf8');
 
 function collector(options: Record<string, unknown> = {}) {
-  return new UdpCollector(optionsWithDefaults(udpCollector.options, options), new SelfProcFs(data), pino({ level: 'silent' }), {
+  return new UdpCollector(optionsWithDefaults(udpCollector.options, options), new SelfProcFs(data), new SocketOwners(data), pino({ level: 'silent' }), {
     id: 'udp',
     type: 'udp',
   });

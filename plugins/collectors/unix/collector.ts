@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { NEXT, PAUSE_AFTER, PAUSE_BEFORE, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
-import { SocketOwners } from '../../../src/collect/process-sockets.js';
+import type { SocketOwners } from '../../../src/collect/process-sockets.js';
 import { withViewFields } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type ProcFs } from '../../../src/core/procfs.js';
@@ -25,69 +25,66 @@ export class UnixCollector implements Collector {
   constructor(
     @inject(TOKENS.PluginOptions) options: UnixOptions,
     @inject(TOKENS.ProcFs) private readonly procfs: ProcFs,
-    @inject(TOKENS.Logger) logger: Logger,
+    @inject(TOKENS.SocketOwners) owners: SocketOwners,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.PluginInstance) readonly instance: PluginInstance,
   ) {
-    this.owners = options.processes ? new SocketOwners(procfs.root, logger) : null;
+    this.owners = options.processes ? owners : null;
     this.types = options.types.length > 0 ? new Set(options.types) : null;
     this.states = options.states.length > 0 ? new Set(options.states) : null;
   }
 
   async collect(ctx: CollectContext): Promise<void> {
     const { owners, types, states } = this;
-    if (owners) await owners.beginCycle();
-    try {
-      for (const view of await this.procfs.netViews()) {
-        if (ctx.signal.aborted) return;
-        const chunks = await netLineChunks(this.procfs, view, 'unix');
-        if (chunks === null) continue;
-        const bad = new MalformedTally();
-        let blocked = false;
-        let rescan = false;
-        let buf!: Buffer;
-        const onRow = (r: UnixRow): RowAction => {
-          const type = unixTypeName(r.type);
-          if (types !== null && !types.has(type)) return NEXT;
-          const state = unixStateName(r.state, r.flags);
-          if (states !== null && !states.has(state === '' ? 'UNCONNECTED' : state)) return NEXT;
-          let owner;
-          if (owners !== null) {
-            owner = owners.get(r.inode);
-            if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
-              rescan = true;
-              return PAUSE_BEFORE;
-            }
+    if (owners) await owners.beginCycle(this.logger);
+    for (const view of await this.procfs.netViews()) {
+      if (ctx.signal.aborted) return;
+      const chunks = await netLineChunks(this.procfs, view, 'unix');
+      if (chunks === null) continue;
+      const bad = new MalformedTally();
+      let blocked = false;
+      let rescan = false;
+      let buf!: Buffer;
+      const onRow = (r: UnixRow): RowAction => {
+        const type = unixTypeName(r.type);
+        if (types !== null && !types.has(type)) return NEXT;
+        const state = unixStateName(r.state, r.flags);
+        if (states !== null && !states.has(state === '' ? 'UNCONNECTED' : state)) return NEXT;
+        let owner;
+        if (owners !== null) {
+          owner = owners.get(r.inode);
+          if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
+            rescan = true;
+            return PAUSE_BEFORE;
           }
-          const ev: EventFields = {
-            socket: { type, state, flags: unixFlagNames(r.flags), refcnt: r.refcnt, inode: r.inode },
-            unix: { path: r.pathEnd > r.pathStart ? buf.toString('utf8', r.pathStart, r.pathEnd) : '' },
-          };
-          if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
-          if (ctx.emit('unix.socket', 'state', withViewFields(view, ev))) return NEXT;
-          blocked = true;
-          return PAUSE_AFTER;
-        };
-        for await (const chunk of chunks) {
-          buf = chunk;
-          const onBad = (s: number, e: number): void => bad.addRange(chunk, s, e);
-          let pos = 0;
-          while (pos < chunk.length) {
-            pos = parseUnixLines(chunk, pos, this.row, onRow, onBad);
-            if (rescan) {
-              rescan = false;
-              await owners!.rescan();
-            }
-            if (blocked) {
-              blocked = false;
-              await ctx.drained();
-            }
-          }
-          await yieldToLoop(); // let the sinks write this chunk's events (see inet-collector.ts)
         }
-        bad.report(ctx, `${this.procfs.root}/${view.pid}/net/unix`);
+        const ev: EventFields = {
+          socket: { type, state, flags: unixFlagNames(r.flags), refcnt: r.refcnt, inode: r.inode },
+          unix: { path: r.pathEnd > r.pathStart ? buf.toString('utf8', r.pathStart, r.pathEnd) : '' },
+        };
+        if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
+        if (ctx.emit('unix.socket', 'state', withViewFields(view, ev))) return NEXT;
+        blocked = true;
+        return PAUSE_AFTER;
+      };
+      for await (const chunk of chunks) {
+        buf = chunk;
+        const onBad = (s: number, e: number): void => bad.addRange(chunk, s, e);
+        let pos = 0;
+        while (pos < chunk.length) {
+          pos = parseUnixLines(chunk, pos, this.row, onRow, onBad);
+          if (rescan) {
+            rescan = false;
+            await owners!.rescan();
+          }
+          if (blocked) {
+            blocked = false;
+            await ctx.drained();
+          }
+        }
+        await yieldToLoop(); // let the sinks write this chunk's events (see inet-collector.ts)
       }
-    } finally {
-      owners?.endCycle();
+      bad.report(ctx, `${this.procfs.root}/${view.pid}/net/unix`);
     }
   }
 }

@@ -6,6 +6,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
+import { SocketOwners } from '../../../src/collect/process-sockets.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { NetNamespace, requireNetnsTools } from '../../../test/helpers/netns.js';
@@ -33,7 +34,7 @@ afterAll(() => {
 function collector(options: Record<string, unknown>) {
   const procfs = new SelfProcFs('/proc');
   procfs.netViews = async () => [{ pid: viewPid, fields: {} }];
-  return new UnixCollector(optionsWithDefaults(unixCollector.options, options), procfs, pino({ level: 'silent' }), {
+  return new UnixCollector(optionsWithDefaults(unixCollector.options, options), procfs, new SocketOwners('/proc'), pino({ level: 'silent' }), {
     id: 'unix',
     type: 'unix',
   });

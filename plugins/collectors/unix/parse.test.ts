@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
+import { SocketOwners } from '../../../src/collect/process-sockets.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { parseNetstatUnix, unixEventRow, type UnixToolRow } from '../../../test/helpers/netstat-oracle.js';
@@ -16,7 +17,7 @@ const data = fileURLToPath(new URL('./testdata/netns-basic/', import.meta.url));
 const logger = pino({ level: 'silent' });
 
 function collector(options: Record<string, unknown> = {}, root = data) {
-  return new UnixCollector(optionsWithDefaults(unixCollector.options, options), new SelfProcFs(root), logger, {
+  return new UnixCollector(optionsWithDefaults(unixCollector.options, options), new SelfProcFs(root), new SocketOwners(root), logger, {
     id: 'unix',
     type: 'unix',
   });
