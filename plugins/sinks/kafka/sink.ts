@@ -281,13 +281,13 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * The broker refused a batch as larger than its message.max.bytes: halve the batch size for a while;
+   * The broker refused a batch as larger than its message.max.bytes: halve the batch size from now on;
    * a single event that is too large on its own can never be delivered and is dropped (counted, logged).
    */
   private async tooLarge(batch: readonly SpoolEntry[], e: unknown): Promise<void> {
     if (batch.length > 1) {
       this.batchLimit = Math.max(1, Math.floor(batch.length / 2));
-      this.log.warn({ events: batch.length, now: this.batchLimit }, 'kafka: batch larger than the broker accepts; sending smaller batches (lower batch.max_bytes)');
+      this.log.warn({ events: batch.length, now: this.batchLimit }, 'kafka: batch larger than the broker accepts; sending smaller batches from now on (lower batch.max_bytes)');
       return;
     }
     await this.spool.take(1, Number.MAX_SAFE_INTEGER);
