@@ -8,7 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NetNamespace } from './netns.js';
+import pino, { type Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
+import { optionsWithDefaults } from '../../src/collect/options-defaults.js';
+import { SocketOwners } from '../../src/collect/process-sockets.js';
+import type { Collector, CollectorManifest, PluginInstance } from '../../src/core/plugin.js';
+import { SelfProcFs, type ProcFs } from '../../src/core/procfs.js';
+import { NetNamespace } from './netns.js';
 
 const ZOO = String.raw`
 import os, random, socket, sys, time
@@ -72,4 +78,58 @@ export async function startSocketZoo(ns: NetNamespace): Promise<SocketZoo> {
   // Let the TIME_WAIT / FIN_WAIT2 transitions settle.
   await new Promise((r) => setTimeout(r, 200));
   return { pid: child.pid!, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A collector class of the socket collectors (tcp, udp, unix): how their tests construct one. */
+export type SocketCollectorClass = new (
+  options: never,
+  procfs: ProcFs,
+  owners: SocketOwners,
+  logger: Logger,
+  instance: PluginInstance,
+) => Collector;
+
+export interface ZooNamespace {
+  readonly ns: NetNamespace;
+  readonly zoo: SocketZoo;
+  /**
+   * A collector reading the namespace through a pid inside it, with its own process cache
+   * (SocketOwners); `manifest` gives the option defaults and the instance id.
+   */
+  collector(cls: SocketCollectorClass, manifest: CollectorManifest, options: Record<string, unknown>): Collector;
+}
+
+/**
+ * For one test file: a fresh namespace holding a socket zoo, made before the file's tests and
+ * removed after them.
+ */
+export function useSocketZoo(prefix: string): ZooNamespace {
+  let ns: NetNamespace | undefined;
+  let zoo: SocketZoo | undefined;
+  let viewPid = '';
+  beforeAll(async () => {
+    ns = NetNamespace.create(prefix);
+    zoo = await startSocketZoo(ns);
+    viewPid = await ns.viewPid();
+  });
+  afterAll(() => {
+    ns?.destroy();
+    zoo?.cleanup();
+  });
+  return {
+    get ns() {
+      return ns!;
+    },
+    get zoo() {
+      return zoo!;
+    },
+    collector(cls, manifest, options) {
+      const procfs = new SelfProcFs('/proc');
+      procfs.netViews = async () => [{ pid: viewPid, fields: {} }];
+      const instance = { id: manifest.type, type: manifest.type };
+      // reuseMs 0: every collect() is a cycle of its own, as when the collector runs alone.
+      const owners = new SocketOwners('/proc', { reuseMs: 0 });
+      return new cls(optionsWithDefaults(manifest.options, options) as never, procfs, owners, pino({ level: 'silent' }), instance);
+    },
+  };
 }

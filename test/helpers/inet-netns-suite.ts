@@ -1,0 +1,76 @@
+/**
+ * The tests the tcp and udp collectors share: in a namespace holding a socket zoo, the
+ * collector reading /proc/<pid>/net through a pid inside it gives exactly the rows of its
+ * transport that `netstat -tanuepW` prints there (addresses, ports, state, queues, user, inode,
+ * pid), and summary counts per state and family match netstat's.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CollectorManifest } from '../../src/core/plugin.js';
+import { collectOnce } from './collect.js';
+import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from './netstat-oracle.js';
+import { useSocketZoo, type SocketCollectorClass } from './socket-zoo.js';
+
+export interface InetSuite {
+  readonly transport: 'tcp' | 'udp';
+  readonly cls: SocketCollectorClass;
+  readonly manifest: CollectorManifest;
+  /** At least this many rows of the transport in the zoo (the oracle must have something to say). */
+  readonly minRows: number;
+}
+
+const sorted = (rows: InetToolRow[]) => [...rows].sort((a, b) => rowKey(a).localeCompare(rowKey(b)) || (a.inode ?? 0) - (b.inode ?? 0));
+const comparable = ({ proto, recvQ, sendQ, local, foreign, state, user, inode, pid }: InetToolRow) => ({
+  proto, recvQ, sendQ, local, foreign, state, user, inode, pid,
+});
+
+export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows }: InetSuite): void {
+  const zooNs = useSocketZoo(`na${transport}`);
+  const collector = (options: Record<string, unknown>) => zooNs.collector(cls, manifest, options);
+
+  describe(`${transport} collector in a namespace, netstat as the oracle`, () => {
+    it('gives exactly the rows of netstat -tanuepW, pids included', async () => {
+      const { ns, zoo } = zooNs;
+      const { events, malformed } = await collectOnce(collector({ processes: true }));
+      const expected = parseNetstatInet(ns.exec('netstat', ['-tanuepW']), { e: true, p: true }).filter((r) =>
+        r.proto.startsWith(transport),
+      );
+      expect(malformed).toEqual([]);
+      expect(expected.length).toBeGreaterThanOrEqual(minRows);
+      const got = events.map(inetEventRow);
+      expect(sorted(got).map(comparable)).toEqual(sorted(expected).map(comparable));
+      // Names: netstat shows argv[0]'s base name cut to its column; we show the comm.
+      const progs = new Map(expected.filter((r) => r.pid).map((r) => [r.pid, r.program!]));
+      for (const r of got.filter((g) => g.pid !== undefined)) {
+        const theirs = progs.get(r.pid)!;
+        expect(r.program!.startsWith(theirs) || theirs.startsWith(r.program!)).toBe(true);
+        expect(r.pid).toBe(zoo.pid);
+      }
+      expect(got.some((r) => r.pid === zoo.pid)).toBe(true);
+    });
+
+    it('summary counts match netstat per state and family', async () => {
+      const { events } = await collectOnce(collector({ mode: 'summary' }));
+      const rows = parseNetstatInet(zooNs.ns.exec('netstat', ['-tanuW']));
+      const f = events[0]!.fields as any;
+      for (const [family, proto] of [['ipv4', transport], ['ipv6', `${transport}6`]] as const) {
+        const want: Record<string, number> = {};
+        for (const r of rows.filter((x) => x.proto === proto)) {
+          const s = r.state === '' ? 'CLOSE' : r.state;
+          want[s] = (want[s] ?? 0) + 1;
+        }
+        const nonZero = Object.fromEntries(Object.entries(f.socket.families[family] as Record<string, number>).filter(([, v]) => v > 0));
+        expect(nonZero).toEqual(want);
+      }
+    });
+
+    it('the second cycle reuses the process cache and still attributes every socket', async () => {
+      const c = collector({ processes: true });
+      const first = await collectOnce(c);
+      const second = await collectOnce(c);
+      const pids = (r: typeof first) => r.events.map((e) => (e.fields as any).process?.pid ?? null).sort();
+      expect(pids(second)).toEqual(pids(first));
+      const owners = (c as any).owners;
+      expect(owners.fullScans).toBe(1);
+    });
+  });
+}
