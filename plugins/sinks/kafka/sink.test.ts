@@ -181,6 +181,23 @@ describe('kafka sink: failures', () => {
     expect(sequences(await readTopic(topic, { expected: 4 }))).toEqual([1, 2, 3, 4]);
   });
 
+  it('a batch larger than the broker accepts is split; an event too large on its own is dropped and counted', async () => {
+    const topic = uniqueTopic('too-large');
+    const { s, cap } = sink({ topic, compression: 'none', batch: { max_events: 5000, max_bytes: '16MiB', linger: '200ms' } });
+    await s.open();
+    await s.write(makeEvents(1, 2500)); // ~1.3 MB uncompressed: over the broker's 1 MiB
+    await s.write([makeEvent(2501, 'tcp.socket', { blob: 'x'.repeat(1_200_000) })]);
+    await s.write(makeEvents(2502, 10));
+    await waitFor(() => s.stats().queue_depth === 0, 30_000, 'the spool to empty');
+    await s.close();
+    expect(s.stats()).toMatchObject({ delivered: 2510, dropped: 1 });
+    expect(String(s.stats().last_error)).toMatch(/larger than the broker accepts/);
+    expect(cap.text()).toMatch(/sending smaller batches/);
+    const got = sequences(await readTopic(topic, { expected: 2510 }));
+    expect([...new Set(got)].sort((a, b) => a - b)).toEqual([...Array(2511).keys()].map((i) => i + 1).filter((i) => i !== 2501));
+    expect(got.length - new Set(got).size).toBeLessThanOrEqual(Number(s.stats().duplicates));
+  });
+
   it('spool full: drop_newest and drop_oldest count drops and keep the right events; block fails retriably', async () => {
     const one = Buffer.byteLength(makeEvent(1).line) + 60;
     for (const policy of ['drop_newest', 'drop_oldest'] as const) {

@@ -124,6 +124,8 @@ export class KafkaSink implements Sink {
     } catch (e) {
       throw new SinkError(`kafka: cannot open spool ${dir}: ${errText(e)}`, true, { cause: e });
     }
+    // Sent before the last stop but not known to be acknowledged: they go again.
+    this.duplicates += this.spool.uncertainCount;
     if (this.spool.depth > 0) {
       this.log.info({ spooled: this.spool.depth, bytes: this.spool.bytes, dir }, 'kafka: resuming delivery of spooled events');
     }
@@ -214,10 +216,17 @@ export class KafkaSink implements Sink {
     const signal = this.stop.signal;
     /** Produce requests in flight, oldest first; acknowledged in the spool strictly in this order. */
     const inflight: { batch: SpoolEntry[]; done: Promise<void> }[] = [];
-    const giveBack = async (uncertain: boolean) => {
-      await Promise.allSettled(inflight.map((f) => f.done));
+    /**
+     * Gives every in-flight batch back to the spool, to be sent again. Each event of a batch that was
+     * written, or may have been (any failure but "too large"), will then be in Kafka once more: counted.
+     */
+    const giveBack = async () => {
+      const settled = await Promise.allSettled(inflight.map((f) => f.done));
+      settled.forEach((r, i) => {
+        if (r.status === 'fulfilled' || !isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
+      });
       inflight.length = 0;
-      this.spool.release(uncertain);
+      this.spool.release(false);
     };
     while (!signal.aborted) {
       try {
@@ -238,7 +247,8 @@ export class KafkaSink implements Sink {
           try {
             await this.ensureTopics(batch);
           } catch (e) {
-            await giveBack(inflight.length > 0);
+            this.spool.release(false); // this batch was not sent; the ones in flight go back too
+            await giveBack();
             await this.failed('topic', e);
             break;
           }
@@ -252,19 +262,17 @@ export class KafkaSink implements Sink {
         try {
           await head.done;
         } catch (e) {
+          await giveBack();
           if (isTooLarge(e)) {
-            await giveBack(inflight.length > 1);
             await this.tooLarge(head.batch, e);
             continue;
           }
-          await giveBack(true);
           await this.failed('send', e);
           continue;
         }
         inflight.shift();
         const r = await this.spool.ack();
         this.delivered += r.count;
-        this.duplicates += r.duplicates;
         if (this.failures > 0) {
           this.log.info({ delivered: this.delivered }, 'kafka: delivering again');
           this.failures = 0;
@@ -273,7 +281,7 @@ export class KafkaSink implements Sink {
         this.onDelivered?.(this.delivered);
       } catch (e) {
         // Spool I/O trouble: keep the loop alive.
-        await giveBack(true);
+        await giveBack();
         await this.failed('spool', e);
       }
     }
