@@ -1,6 +1,8 @@
 /**
  * Parses what `netstat` prints (the oracle of the socket collector tests) into rows, and maps
- * collector events to the same row shape. Column layout per flag set, as net-tools prints it:
+ * collector events to the same row shape. tableRows() is the table walk that the other
+ * collectors' oracles (oracle.test-util.ts beside each collector) share.
+ * Column layout per flag set, as net-tools prints it:
  *   -tanu[W]: Proto Recv-Q Send-Q Local Foreign State
  *   -e adds:  User Inode          -p adds: PID/Program name ("-" when unknown)
  *   -o adds:  Timer, e.g. `off (0.00/0/0)` (two tokens)
@@ -20,6 +22,18 @@ export interface InetToolRow {
   pid?: number; // undefined for "-"
   program?: string;
   timer?: { name: string; expires: number; retransmits: number; probes: number };
+}
+
+/**
+ * The whitespace-split fields of each non-blank line after the first line that starts with
+ * `header` (a table's column titles, or netstat -g's `-----` rule); throws naming `command`
+ * when there is no such line.
+ */
+export function tableRows(out: string, header: string, command: string): string[][] {
+  const lines = out.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(header));
+  if (start < 0) throw new Error(`unexpected ${command} output:\n${out}`);
+  return lines.slice(start + 1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
 }
 
 const TCP_STATE_WORDS = new Set([

@@ -1,4 +1,5 @@
 /** Parsers of `netstat -i` and `netstat -ie` output: the oracles of the iface tests. */
+import { tableRows } from '../../../test/helpers/netstat-oracle.js';
 
 export interface NetstatIface {
   name: string;
@@ -9,11 +10,7 @@ export interface NetstatIface {
 }
 
 export function netstatInterfaces(out: string): NetstatIface[] {
-  const lines = out.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('Iface'));
-  if (start < 0) throw new Error(`unexpected netstat -i output:\n${out}`);
-  return lines.slice(start + 1).filter((l) => l.trim() !== '').map((l) => {
-    const f = l.trim().split(/\s+/);
+  return tableRows(out, 'Iface', 'netstat -i').map((f) => {
     const n = f.slice(2, 10).map(Number);
     return {
       name: f[0]!, mtu: Number(f[1]),

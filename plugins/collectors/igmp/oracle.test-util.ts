@@ -1,4 +1,6 @@
 /** Parser of `netstat -g[n]` output: the oracle of the igmp tests. */
+import { tableRows } from '../../../test/helpers/netstat-oracle.js';
+
 export interface NetstatGroup {
   iface: string;
   users: number;
@@ -6,13 +8,7 @@ export interface NetstatGroup {
 }
 
 export function netstatGroups(out: string): NetstatGroup[] {
-  const lines = out.split('\n');
-  const sep = lines.findIndex((l) => l.startsWith('-----'));
-  if (sep < 0) throw new Error(`unexpected netstat -g output:\n${out}`);
-  return lines.slice(sep + 1).filter((l) => l.trim() !== '').map((l) => {
-    const [iface, users, group] = l.trim().split(/\s+/);
-    return { iface: iface!, users: Number(users), group: group! };
-  });
+  return tableRows(out, '-----', 'netstat -g').map(([iface, users, group]) => ({ iface: iface!, users: Number(users), group: group! }));
 }
 
 export const groupKey = (g: { iface: string; users: number; group: string }) => `${g.iface} ${g.users} ${g.group}`;

@@ -1,5 +1,6 @@
 /** Parsers of what `netstat -rn` and `netstat -rn -A inet6` print: the oracle of the tests. */
 import type { EventFields } from '../../../src/core/plugin.js';
+import { tableRows } from '../../../test/helpers/netstat-oracle.js';
 
 export interface NetstatRoute4 {
   destination: string;
@@ -13,11 +14,7 @@ export interface NetstatRoute4 {
 }
 
 export function netstatRoutes4(out: string): NetstatRoute4[] {
-  const lines = out.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('Destination'));
-  if (start < 0) throw new Error(`unexpected netstat -rn output:\n${out}`);
-  return lines.slice(start + 1).filter((l) => l.trim() !== '').map((l) => {
-    const f = l.trim().split(/\s+/);
+  return tableRows(out, 'Destination', 'netstat -rn').map((f) => {
     if (f[1] === '-') {
       // reject route: Destination - Genmask Flags - - - -
       return { destination: f[0]!, gateway: '-', genmask: f[2]!, flags: f[3]!, mss: NaN, window: NaN, irtt: NaN, iface: '-' };
@@ -40,11 +37,7 @@ export interface NetstatRoute6 {
 }
 
 export function netstatRoutes6(out: string): NetstatRoute6[] {
-  const lines = out.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('Destination'));
-  if (start < 0) throw new Error(`unexpected netstat -rn -A inet6 output:\n${out}`);
-  return lines.slice(start + 1).filter((l) => l.trim() !== '').map((l) => {
-    const f = l.trim().split(/\s+/);
+  return tableRows(out, 'Destination', 'netstat -rn -A inet6').map((f) => {
     return {
       destination: f[0]!, gateway: f[1]!, flags: f[2]!, metric: Number(f[3]), ref: Number(f[4]),
       use: Number(f[5]), iface: f[6]!,
