@@ -14,6 +14,9 @@
 #   $KAFKA_PORT (9092)       PLAINTEXT
 #   $KAFKA_SASL_PORT (9094)  SASL_PLAINTEXT with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512;
 #                            user `netagent`, password `netagent-secret` (tests only)
+#   $KAFKA_SSL_PORT (9095)   SSL with client certificates required (mutual TLS), when openssl is
+#                            installed: CA, server and client certificates are made once in
+#                            $KAFKA_RUN_DIR/tls (ca.pem, client.pem, client.key)
 #   $KAFKA_CONTROLLER_PORT (9093) the KRaft controller
 #
 # The broker jars come from Maven Central through scripts/kafka/pom.xml (`mvn dependency:copy-dependencies`)
@@ -29,6 +32,7 @@ KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-9095}"
 KAFKA_CACHE_DIR="${KAFKA_CACHE_DIR:-$ROOT/.kafka}"
 KAFKA_RUN_DIR="${KAFKA_RUN_DIR:-${TMPDIR:-/tmp}/netagent-kafka-$(id -u)}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx512m -Xms128m}"
@@ -38,6 +42,7 @@ PIDFILE="$KAFKA_RUN_DIR/kafka.pid"
 LOGFILE="$KAFKA_RUN_DIR/server.log"
 PROPS="$KAFKA_RUN_DIR/server.properties"
 DATA="$KAFKA_RUN_DIR/data"
+TLS="$KAFKA_RUN_DIR/tls"
 SASL_USER=netagent
 SASL_PASSWORD=netagent-secret
 
@@ -85,16 +90,47 @@ serves() {
   ') >/dev/null 2>&1
 }
 
+# Test certificates (never for production): a CA, the broker's (127.0.0.1, localhost) and a client's.
+make_tls() {
+  [[ -f "$TLS/.complete" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || return 1
+  rm -rf "$TLS" && mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj /CN=netagent-test-ca
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 3650 -extfile server.ext
+    openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=netagent
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 3650
+    cat server.key server.crt >server.pem
+  ) >"$KAFKA_RUN_DIR/tls.log" 2>&1 || { cat "$KAFKA_RUN_DIR/tls.log" >&2; die "making test certificates failed"; }
+  touch "$TLS/.complete"
+}
+
 write_config() {
   mkdir -p "$KAFKA_RUN_DIR" "$DATA"
+  local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT"
+  local ssl_props=""
+  if make_tls; then
+    listeners="$listeners,SSL://127.0.0.1:$KAFKA_SSL_PORT"
+    ssl_props="listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$TLS/server.pem
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=$TLS/ca.pem
+listener.name.ssl.ssl.client.auth=required"
+  else
+    say "openssl not found: no SSL listener"
+  fi
   cat >"$PROPS" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$listeners
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
+$ssl_props
 inter.broker.listener.name=PLAINTEXT
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
@@ -157,7 +193,7 @@ start() {
     if serves; then say "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
     say "pid $(cat "$PIDFILE") exists but does not serve yet; waiting"
   else
-    for p in "$KAFKA_PORT" "$KAFKA_SASL_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    for p in "$KAFKA_PORT" "$KAFKA_SASL_PORT" "$KAFKA_SSL_PORT" "$KAFKA_CONTROLLER_PORT"; do
       port_open "$p" && die "127.0.0.1:$p is already in use by another process"
     done
     fetch
@@ -177,7 +213,7 @@ start() {
       die "the broker exited during start"
     fi
     if port_open "$KAFKA_PORT" && serves; then
-      say "ready on 127.0.0.1:$KAFKA_PORT (SASL on 127.0.0.1:$KAFKA_SASL_PORT)"
+      say "ready on 127.0.0.1:$KAFKA_PORT (SASL on :$KAFKA_SASL_PORT, SSL on :$KAFKA_SSL_PORT)"
       return 0
     fi
     sleep 0.5

@@ -15,6 +15,12 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SCRIPT = path.join(ROOT, 'scripts/kafka-local.sh');
 export const BROKER = `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`;
 export const SASL_BROKER = `127.0.0.1:${process.env.KAFKA_SASL_PORT ?? 9094}`;
+export const SSL_BROKER = `127.0.0.1:${process.env.KAFKA_SSL_PORT ?? 9095}`;
+/** The broker's test certificates (scripts/kafka-local.sh makes them): ca.pem, client.pem, client.key. */
+export const TLS_DIR = path.join(
+  process.env.KAFKA_RUN_DIR ?? path.join(process.env.TMPDIR ?? '/tmp', `netagent-kafka-${process.getuid?.() ?? 0}`),
+  'tls',
+);
 export const SASL_USER = 'netagent';
 export const SASL_PASSWORD = 'netagent-secret';
 /** Nothing listens there (port 1 on loopback: connection refused at once). */

@@ -13,6 +13,8 @@ import {
   SASL_BROKER,
   SASL_PASSWORD,
   SASL_USER,
+  SSL_BROKER,
+  TLS_DIR,
   UNREACHABLE,
   brokerKill,
   brokerStart,
@@ -123,6 +125,29 @@ describe('kafka sink: roundtrip', () => {
       expect(cap.text()).not.toContain(SASL_PASSWORD);
     });
   }
+
+  it('connects with mutual TLS (CA, client certificate and key from files); without a client certificate: a clear error', async () => {
+    const topic = uniqueTopic('tls');
+    const ssl = { enabled: true, ca: path.join(TLS_DIR, 'ca.pem'), cert: path.join(TLS_DIR, 'client.pem'), key: path.join(TLS_DIR, 'client.key') };
+    const { s } = sink({ brokers: [SSL_BROKER], topic, ssl });
+    await s.open();
+    await s.write(makeEvents(1, 20));
+    await waitFor(() => s.stats().delivered === 20);
+    await s.close();
+    expect(sequences(await readTopic(topic, { expected: 20 }))).toEqual([...Array(20).keys()].map((i) => i + 1));
+
+    const { s: s2 } = sink({ brokers: [SSL_BROKER], topic, ssl: { enabled: true, ca: ssl.ca }, close_timeout: '100ms' });
+    await s2.open();
+    await s2.write(makeEvents(21, 2));
+    await waitFor(() => s2.stats().last_error !== null, 15_000, 'an error');
+    expect(String(s2.stats().last_error)).toMatch(/cannot connect to 127\.0\.0\.1:9095/);
+    expect(s2.stats()).toMatchObject({ connected: false, queue_depth: 2 });
+    await s2.close();
+
+    const { s: s3 } = sink({ brokers: [SSL_BROKER], topic, ssl: { enabled: true, ca: '/nonexistent/ca.pem' } });
+    const err = await s3.open().then(() => null, (e: unknown) => e);
+    expect(String((err as Error)?.message)).toMatch(/ssl\.ca: cannot read \/nonexistent\/ca\.pem/);
+  });
 });
 
 describe('kafka sink: failures', () => {
