@@ -32,7 +32,7 @@ import {
 } from './inet-sockets.js';
 import { JsonStrings } from './json-strings.js';
 import { MalformedTally } from './malformed.js';
-import type { SocketOwners } from './process-sockets.js';
+import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
 import { withViewFields } from './view-fields.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
-import { SocketOwners } from '../collect/process-sockets.js';
+import { SocketOwners } from './socket-owners.js';
 import type { AgentPlan, CollectorPlan, SinkPlan } from './config/load.js';
 import type { EventStamper } from './envelope.js';
 import { identityFor } from './identity.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { optionsWithDefaults } from '../../src/collect/options-defaults.js';
-import { SocketOwners } from '../../src/collect/process-sockets.js';
+import { SocketOwners } from '../../src/core/socket-owners.js';
 import type { Collector, CollectorManifest, PluginInstance } from '../../src/core/plugin.js';
 import { SelfProcFs, type ProcFs } from '../../src/core/procfs.js';
 import { NetNamespace } from './netns.js';

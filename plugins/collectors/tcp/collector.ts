@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { InetSocketCollector } from '../../../src/collect/inet-collector.js';
 import type { InetOptions } from '../../../src/collect/inet-options.js';
-import type { SocketOwners } from '../../../src/collect/process-sockets.js';
+import type { SocketOwners } from '../../../src/core/socket-owners.js';
 import type { PluginInstance } from '../../../src/core/plugin.js';
 import type { ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';

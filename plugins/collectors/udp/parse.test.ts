@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
-import { SocketOwners } from '../../../src/collect/process-sockets.js';
+import { SocketOwners } from '../../../src/core/socket-owners.js';
 import { SelfProcFs } from '../../../src/core/procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from '../../../test/helpers/netstat-oracle.js';

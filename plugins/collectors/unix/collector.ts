@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { NEXT, PAUSE_AFTER, PAUSE_BEFORE, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
-import type { SocketOwners } from '../../../src/collect/process-sockets.js';
+import type { SocketOwners } from '../../../src/core/socket-owners.js';
 import { withViewFields } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type ProcFs } from '../../../src/core/procfs.js';

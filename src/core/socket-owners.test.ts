@@ -10,8 +10,8 @@ import { createRootContainer } from '../composition-root.js';
 import { Agent } from '../core/agent.js';
 import { planFromText } from '../core/config/load.js';
 import { EventStamper } from '../core/envelope.js';
-import { SocketOwners } from './process-sockets.js';
-import { parsePasswd, UserNames } from './users.js';
+import { SocketOwners } from './socket-owners.js';
+import { parsePasswd, UserNames } from '../collect/users.js';
 
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));

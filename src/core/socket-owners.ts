@@ -21,8 +21,8 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { listPids } from '../core/procfs.js';
-import { yieldToLoop } from '../core/yield.js';
+import { listPids } from './procfs.js';
+import { yieldToLoop } from './yield.js';
 
 export interface SocketOwner {
   readonly pid: number;
