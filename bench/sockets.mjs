@@ -2,14 +2,15 @@
 // Socket collector benchmark (issue 3): makes its own load — N loopback TCP connections (2N
 // sockets) held by python3 processes in a network namespace it creates and removes — then
 // measures, in that namespace, the CPU (user+sys, from wait4) of `ss -tan`, `ss -tanp`,
-// `netstat -tan`, `cat /proc/net/tcp`, and of the tcp collector: per cycle inside a running
-// process (bench/sockets-worker.mjs) and, when bin/netagent works, whole `netagent once` runs.
+// `netstat -tan`, `cat /proc/net/tcp`, and of netagent: CPU per cycle of a running agent
+// (`netagent run`, events to a file sink on /dev/null, cycles counted from its agent.stats) with
+// its RSS after 10 and after --cycles cycles, and whole `netagent once` processes.
 // Needs root, iproute2, net-tools, python3 and a build (`npm run build`).
 //
-// usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 20] [--json]
+// usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 100]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +23,14 @@ const arg = (name, dflt) => {
 };
 const CONNECTIONS = Number(arg('connections', '50000'));
 const REPS = Number(arg('reps', '5'));
-const CYCLES = Number(arg('cycles', '20'));
+const CYCLES = Number(arg('cycles', '100'));
 const PER_PROCESS = 8000; // 16k fds per holder, under the usual 20k hard limit
 
 if (process.getuid?.() !== 0) {
   console.error('bench/sockets.mjs needs root (it creates a network namespace)');
   process.exit(2);
 }
-if (!existsSync(join(root, 'dist/plugins/collectors/tcp/collector.js'))) {
+if (!existsSync(join(root, 'dist/bundle/main.js'))) {
   console.error('run `npm run build` first (the benchmark measures dist/)');
   process.exit(2);
 }
@@ -148,19 +149,51 @@ function measure(cmd, reps = REPS) {
   };
 }
 
-function worker(mode, sink, processes) {
-  const out = inNs('node', [join(root, 'bench/sockets-worker.mjs'), mode, String(CYCLES), sink, String(processes)], {
-    cwd: root,
-  });
-  return JSON.parse(out.trim().split('\n').pop());
+/** CPU seconds (user+sys) and RSS (MiB) of a live process, from /proc. */
+function processUsage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+  return { cpu: ticks / 100, rss };
 }
 
-function netagentWorks() {
+/** Collector runs so far, from the last agent.stats line the agent wrote. */
+function runsSoFar(statsFile) {
+  if (!existsSync(statsFile)) return 0;
+  const lines = readFileSync(statsFile, 'utf8').trim().split('\n').filter(Boolean);
+  return lines.length ? JSON.parse(lines[lines.length - 1]).netagent.collectors.tcp.runs : 0;
+}
+
+/**
+ * A running agent in the namespace: CPU per cycle between cycle 10 and cycle `cycles`, and RSS at
+ * both. Events go to a file sink on /dev/null; agent.stats to a file, to count the cycles.
+ */
+async function runningAgent(name, options, intervalMs, cycles) {
+  const statsFile = join(work, `${name}-stats.ndjson`);
+  const cfg = join(work, `${name}-run.yaml`);
+  writeFileSync(
+    cfg,
+    `agent: {stats_interval: ${Math.max(200, Math.floor(intervalMs / 2))}ms, state_dir: ${work}/state}\n` +
+      `collectors:\n  - type: tcp\n    interval: ${intervalMs}ms\n    options: ${JSON.stringify(options)}\n` +
+      `sinks:\n  - {type: file, id: events, datasets: ["tcp.*"], options: {path: /dev/null}}\n` +
+      `  - {type: file, id: stats, datasets: ["agent.stats"], options: {path: ${statsFile}}}\n`,
+  );
+  const agent = spawn('ip', ['netns', 'exec', ns, 'node', join(root, 'bin/netagent'), 'run', '-c', cfg], { stdio: 'ignore' });
+  const pid = agent.pid;
+  const wait = async (runs) => {
+    while (runsSoFar(statsFile) < runs) {
+      if (agent.exitCode !== null) throw new Error(`agent exited with ${agent.exitCode}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { runs: runsSoFar(statsFile), ...processUsage(pid) };
+  };
   try {
-    execFileSync('node', [join(root, 'bin/netagent'), 'plugins'], { stdio: 'ignore', cwd: root });
-    return true;
-  } catch {
-    return false;
+    const at10 = await wait(10);
+    const atN = await wait(cycles);
+    return { perCycle: (atN.cpu - at10.cpu) / (atN.runs - at10.runs), rss10: at10.rss, rssN: atN.rss, runs: atN.runs };
+  } finally {
+    agent.kill('SIGTERM');
   }
 }
 
@@ -168,7 +201,7 @@ function onceConfig(name, options) {
   const path = join(work, `${name}.yaml`);
   writeFileSync(
     path,
-    `collectors:\n  - type: tcp\n    options: ${JSON.stringify(options)}\nsinks:\n  - type: stdout\n`,
+    `agent: {state_dir: ${work}/state}\ncollectors:\n  - type: tcp\n    options: ${JSON.stringify(options)}\nsinks:\n  - type: stdout\n`,
   );
   return path;
 }
@@ -196,43 +229,33 @@ try {
     console.log(`  ${name.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ss)} ss -tan  rss ${r.maxrss_mib.toFixed(0)} MiB`);
   }
 
-  console.log(`tcp collector inside one process, CPU per cycle (median of cycles 2..${CYCLES}):`);
-  const cases = [
-    ['summary', 'none', false, 'mode: summary', 1.0, ss],
-    ['sockets', 'none', false, 'mode: sockets, emit only', null, ss],
-    ['sockets', 'json', false, 'mode: sockets, + EventStamper to /dev/null', 2.5, ss],
-    ['sockets', 'json-raw', false, 'mode: sockets, + stamper using FIELDS_JSON', 2.5, ss],
-    ['sockets', 'json-raw', true, 'mode: sockets, processes: true, FIELDS_JSON', null, ssp],
+  console.log(`a running agent (netagent run), CPU per cycle over cycles 10..${CYCLES}, RSS at cycle 10 and ${CYCLES}:`);
+  const agentCases = [
+    ['summary', { mode: 'summary' }, 500, 1.0],
+    ['sockets', { mode: 'sockets' }, 1000, 2.5],
   ];
-  for (const [mode, sink, processes, label, target, ref] of cases) {
-    const r = worker(mode, sink, processes);
-    const vs = ref === ss ? 'ss -tan' : 'ss -tanp';
-    const rss10 = r.rss[10] ?? r.rss[1];
-    const rssN = r.rss[CYCLES];
+  for (const [name, options, intervalMs, target] of agentCases) {
+    const r = await runningAgent(name, options, intervalMs, CYCLES);
+    const growth = (r.rssN / r.rss10 - 1) * 100;
     console.log(
-      `  ${label.padEnd(44)} ${fmt(r.median)} s  ${ratio(r.median, ref)} ${vs}` +
-        (target ? ` (target ≤ ${target}×)` : '') +
-        `  first cycle ${fmt(r.first)} s  events ${r.events}  rss@10 ${(rss10 / 2 ** 20).toFixed(0)} MiB @${CYCLES} ${(rssN / 2 ** 20).toFixed(0)} MiB`,
+      `  ${`mode: ${name}`.padEnd(44)} ${fmt(r.perCycle)} s  ${ratio(r.perCycle, ss)} ss -tan (target ≤ ${target}×)` +
+        `  rss ${r.rss10.toFixed(0)} → ${r.rssN.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}%, target within 20%)`,
     );
   }
 
-  if (netagentWorks()) {
-    console.log('whole `netagent once` processes (start-up included), stdout to /dev/null:');
-    const bin = join(root, 'bin/netagent');
-    const runs = [
-      ['mode: summary', { mode: 'summary' }, 1.5, ss, 'ss -tan'],
-      ['mode: sockets', { mode: 'sockets' }, 3.0, ss, 'ss -tan'],
-      ['mode: sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, ssp, 'ss -tanp'],
-    ];
-    for (const [label, options, target, ref, vs] of runs) {
-      const cfg = onceConfig(label.replace(/\W+/g, '-'), options);
-      const r = measure(['node', bin, 'once', '-c', cfg], Math.min(REPS, 3));
-      console.log(
-        `  ${label.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ref)} ${vs} (target ≤ ${target}×)  peak rss ${r.maxrss_mib.toFixed(0)} MiB${r.ok ? '' : '  (FAILED)'}`,
-      );
-    }
-  } else {
-    console.log('bin/netagent not usable yet: `netagent once` figures skipped');
+  console.log('whole `netagent once` processes (start-up included), stdout to /dev/null:');
+  const bin = join(root, 'bin/netagent');
+  const runs = [
+    ['mode: summary', { mode: 'summary' }, 1.5, ss, 'ss -tan'],
+    ['mode: sockets', { mode: 'sockets' }, 3.0, ss, 'ss -tan'],
+    ['mode: sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, ssp, 'ss -tanp'],
+  ];
+  for (const [label, options, target, ref, vs] of runs) {
+    const cfg = onceConfig(label.replace(/\W+/g, '-'), options);
+    const r = measure(['node', bin, 'once', '-c', cfg], Math.min(REPS, 3));
+    console.log(
+      `  ${label.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ref)} ${vs} (target ≤ ${target}×)  peak rss ${r.maxrss_mib.toFixed(0)} MiB${r.ok ? '' : '  (FAILED)'}`,
+    );
   }
 } finally {
   cleanup();
