@@ -143,7 +143,7 @@ export class InetSocketCollector implements Collector {
     // A view's own fields (namespace, container) are appended; should one of their top-level
     // keys collide with a socket field, they are deep-merged as objects instead.
     const viewJson = encodedViewFields(view);
-    const head = `{"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`;
+    const head = `"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`;
     const js = this.jsonStrings;
     let blocked = false;
     let rescan = false;
@@ -178,8 +178,8 @@ export class InetSocketCollector implements Collector {
       if (owner !== undefined) json += ',"process":{"pid":' + owner.pid + ',"name":' + js.get(owner.name) + '}';
       const fields =
         viewJson === null
-          ? withViewFields(view, JSON.parse(json + '}') as EventFields)
-          : new EncodedFields(json + viewJson + '}');
+          ? withViewFields(view, JSON.parse(`{${json}}`) as EventFields)
+          : EncodedFields.fromMembers(json + viewJson);
       if (!ctx.emit(dataset, 'state', fields)) {
         blocked = true;
         return PAUSE_AFTER;

@@ -92,10 +92,10 @@ export class EventStamper {
       head = `","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}","sequence":`;
       this.headByDataset.set(key, head);
     }
-    const body = fields instanceof EncodedFields ? fields.json : JSON.stringify(fields);
+    const members = fields instanceof EncodedFields ? fields.members : JSON.stringify(fields).slice(1, -1);
     // join() builds one flat string; `+` would leave a rope of dozens of pieces per event that
     // every garbage collection has to trace while the event waits in a sink queue.
-    const line = ['{"@timestamp":"', this.lastIso, head, sequence, '}', this.commonJson, body.length > 2 ? ',' : '}', body.length > 2 ? body.slice(1) : ''].join('');
+    const line = ['{"@timestamp":"', this.lastIso, head, sequence, '}', this.commonJson, members === '' ? '' : ',', members, '}'].join('');
     return new StampedEvent(dataset, kind, sequence, this.lastIso, line, fields, this.identity);
   }
 }
