@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { createTestNet, type TestNet } from '../src/collect/testing/host-testnet.js';
+import { createTestNet, type TestNet } from './helpers/host-testnet.js';
 import { requireNetnsTools } from './helpers/netns.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireNetnsTools } from '../../../test/helpers/netns.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { createTestNet, type TestNet } from '../../../src/collect/testing/host-testnet.js';
-import { namespaceProcFs, silentLogger } from '../../../src/collect/testing/view-procfs.js';
+import { createTestNet, type TestNet } from '../../../test/helpers/host-testnet.js';
+import { namespaceProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { IfaceCollector } from './collector.js';
 import type { IfaceOptions } from './index.js';
 import { netstatInterfaces, netstatInterfacesLong } from './oracle.test-util.js';

@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireNetnsTools } from '../../../test/helpers/netns.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { createTestNet, type TestNet } from '../../../src/collect/testing/host-testnet.js';
-import { namespaceProcFs, silentLogger } from '../../../src/collect/testing/view-procfs.js';
+import { createTestNet, type TestNet } from '../../../test/helpers/host-testnet.js';
+import { namespaceProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { IgmpCollector } from './collector.js';
 import { groupKey, netstatGroups } from './oracle.test-util.js';
 
-const joinScript = fileURLToPath(new URL('../../../src/collect/testing/join-groups.py', import.meta.url));
+const joinScript = fileURLToPath(new URL('../../../test/helpers/join-groups.py', import.meta.url));
 
 describe('igmp in a network namespace equals netstat -gn', () => {
   let net: TestNet;

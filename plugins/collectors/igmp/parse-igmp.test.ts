@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { fixtureProcFs, silentLogger } from '../../../src/collect/testing/view-procfs.js';
+import { fixtureProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { IgmpCollector } from './collector.js';
 import type { IgmpOptions } from './index.js';
 import { groupKey, netstatGroups } from './oracle.test-util.js';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseIpv4Routes, parseIpv6Routes, ipv4RouteFlags, ipv6RouteFlags } from './parse-route.js';
 import { RouteCollector } from './collector.js';
-import { fixtureProcFs, silentLogger } from '../../../src/collect/testing/view-procfs.js';
+import { fixtureProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { netstatRoutes4, netstatRoutes6, routeTuples4, routeTuples6 } from './oracle.test-util.js';
 

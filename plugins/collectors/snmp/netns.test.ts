@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireNetnsTools } from '../../../test/helpers/netns.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { createTestNet, type TestNet } from '../../../src/collect/testing/host-testnet.js';
-import { namespaceProcFs, silentLogger } from '../../../src/collect/testing/view-procfs.js';
+import { createTestNet, type TestNet } from '../../../test/helpers/host-testnet.js';
+import { namespaceProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { SnmpCollector } from './collector.js';
 import type { SnmpOptions } from './index.js';
 import { nstatCounters } from './oracle.test-util.js';
 
-const traffic = fileURLToPath(new URL('../../../src/collect/testing/udp-traffic.py', import.meta.url));
+const traffic = fileURLToPath(new URL('../../../test/helpers/udp-traffic.py', import.meta.url));
 const opts: SnmpOptions = { include: [], exclude: [], zeros: true, non_counters: false, counter_bits: 'auto', sockstat: true };
 type Snmp = { counters: Record<string, number>; delta?: Record<string, number>; rate?: Record<string, number>; interval_ms?: number };
 

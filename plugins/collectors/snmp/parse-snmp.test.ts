@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { fixtureProcFs, silentLogger } from '../../../src/collect/testing/view-procfs.js';
+import { fixtureProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { SnmpCollector } from './collector.js';
 import type { SnmpOptions } from './index.js';
 import { netstatSKeyValues, nstatCounters } from './oracle.test-util.js';

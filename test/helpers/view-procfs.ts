@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { EventFields } from '../../core/plugin.js';
-import { readIfExists, SelfProcFs, type NetView, type ProcFs } from '../../core/procfs.js';
+import type { EventFields } from '../../src/core/plugin.js';
+import { readIfExists, SelfProcFs, type NetView, type ProcFs } from '../../src/core/procfs.js';
 
 /** net/<file> reads come from `dir/<file>`; a file absent there reads as null (as in /proc). */
 export function fixtureProcFs(dir: string, fields: EventFields = {}): ProcFs {

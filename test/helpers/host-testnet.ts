@@ -3,7 +3,7 @@
  * ends inside, random IPv4 and IPv6 addresses, gateway, host, metric and reject routes.
  */
 import { randomInt } from 'node:crypto';
-import { NetNamespace } from '../../../test/helpers/netns.js';
+import { NetNamespace } from './netns.js';
 
 export interface TestNet {
   ns: NetNamespace;
