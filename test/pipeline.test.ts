@@ -35,7 +35,7 @@ class RecordingSink implements Sink {
 }
 
 function pipelineOf(...runners: SinkRunner[]) {
-  return new Pipeline(new EventStamper(identity), runners, () => Date.parse('2026-01-02T03:04:05.678Z'));
+  return new Pipeline(new EventStamper(identity), runners, () => Date.parse('2026-01-02T03:04:05.678Z'), logger);
 }
 
 describe('pipeline', () => {
@@ -59,6 +59,17 @@ describe('pipeline', () => {
     expect(sink.written[0]!.field('source.port')).toBe(22);
     expect(sink.written[0]!.field('host.name')).toBe('h1');
     expect(sink.written[0]!.field('labels.env')).toBe('test');
+  });
+
+  it('leaves out fields that would overwrite the envelope', async () => {
+    const sink = new RecordingSink();
+    const p = pipelineOf(new SinkRunner(plan({}), sink, logger));
+    p.start();
+    p.emit('x.y', 'state', { event: { sequence: 99 }, host: { name: 'forged' }, x: 1 });
+    await p.stop(Date.now() + 1000);
+    const line = sink.written[0]!.line;
+    expect(line.match(/"event":/g)).toHaveLength(1);
+    expect(JSON.parse(line)).toMatchObject({ event: { sequence: 1 }, host: { name: 'h1' }, x: 1 });
   });
 
   it('routes by dataset globs', async () => {

@@ -49,7 +49,7 @@ export class Agent {
     const sinks = await Promise.all(
       plan.sinks.map(async (p) => new SinkRunner(p, await instantiate<Sink>(scope, p, deps.logger, 'sink'), deps.logger)),
     );
-    const pipeline = new Pipeline(deps.stamper, sinks, deps.now);
+    const pipeline = new Pipeline(deps.stamper, sinks, deps.now, deps.logger);
     const collectors = await Promise.all(
       plan.collectors.map(
         async (p) => new CollectorRunner(p, await instantiate<Collector>(scope, p, deps.logger, 'collector'), pipeline, deps.logger, deps.now),

@@ -8,7 +8,7 @@ import type { SinkPlan } from './config/load.js';
 import type { EventStamper, StampedEvent } from './envelope.js';
 import { SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
-import type { EncodedFields, EventFields, EventKind, Sink } from './plugin.js';
+import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
 
 export interface SinkStats {
   written: number;
@@ -22,6 +22,8 @@ export interface SinkStats {
   last_error?: string;
   [extra: string]: unknown;
 }
+
+const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
 
 /** How long close() may take after the shutdown deadline. */
 const CLOSE_GRACE_MS = 1000;
@@ -260,16 +262,20 @@ export class SinkRunner {
 export class Pipeline {
   private readonly routes = new Map<string, SinkRunner[]>();
 
+  private readonly warnedReserved = new Set<string>();
+
   constructor(
     private readonly stamper: EventStamper,
     readonly sinks: readonly SinkRunner[],
     private readonly now: () => number,
+    private readonly logger: Logger,
   ) {}
 
   /** Returns false when some sink that takes this dataset is full (see CollectContext.emit). */
   emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields): boolean {
     const targets = this.routeOf(dataset);
     if (targets.length === 0) return true;
+    if (!(fields instanceof EncodedFields)) fields = this.withoutEnvelopeKeys(dataset, fields);
     const event = this.stamper.stamp(dataset, kind, fields, this.now());
     let room = true;
     for (const sink of targets) {
@@ -290,6 +296,21 @@ export class Pipeline {
   /** Flushes every sink in parallel until `deadlineMs`, then closes them. */
   async stop(deadlineMs: number): Promise<void> {
     await Promise.all(this.sinks.map((s) => s.stop(deadlineMs)));
+  }
+
+  /**
+   * Fields may not set the envelope's keys (the line would carry them twice). They are left out,
+   * with one warning per dataset, so a plugin's mistake cannot forge event.sequence or host.name.
+   */
+  private withoutEnvelopeKeys(dataset: string, fields: EventFields): EventFields {
+    if (!ENVELOPE_KEYS.some((k) => k in fields)) return fields;
+    const kept = { ...fields };
+    for (const k of ENVELOPE_KEYS) delete kept[k];
+    if (!this.warnedReserved.has(dataset)) {
+      this.warnedReserved.add(dataset);
+      this.logger.warn({ dataset, keys: ENVELOPE_KEYS.filter((k) => k in fields) }, 'event fields use envelope keys; they are left out');
+    }
+    return kept;
   }
 
   private routeOf(dataset: string): SinkRunner[] {
