@@ -21,7 +21,9 @@ export function newUuid(): string {
   }
 }
 
-export function defaultStateDir(): string {
+/** `agent.state_dir`, or its default: /var/lib/netagent as root, else ~/.local/state/netagent. */
+export function stateDirOf(agent: AgentSettings): string {
+  if (agent.state_dir !== undefined) return agent.state_dir;
   if (process.getuid?.() === 0) return '/var/lib/netagent';
   return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'netagent');
 }
@@ -53,7 +55,7 @@ export function identityFor(agent: AgentSettings, ephemeralId: string, logger: L
   return {
     hostName: agent.name ?? hostname(),
     agentVersion: AGENT_VERSION,
-    agentId: persistentAgentId(agent.state_dir ?? defaultStateDir(), logger),
+    agentId: persistentAgentId(stateDirOf(agent), logger),
     ephemeralId,
     labels: agent.tags,
   };
