@@ -26,6 +26,8 @@ const CODECS = String(args.codecs ?? 'gzip,lz4').split(',');
 const RATE = Number(args.rate ?? 10_000);
 const SECONDS = Number(args.seconds ?? 10);
 const BATCH = 1000;
+/** Each measured phase must finish within this (the broker is shared with test runs that kill it). */
+const PHASE_TIMEOUT_MS = 120_000;
 
 const sinkJs = path.join(ROOT, 'dist/plugins/sinks/kafka/sink.js');
 if (!existsSync(sinkJs)) {
@@ -79,7 +81,9 @@ writeFileSync(ndjson, events.map((e) => `edge-42\t${e.line}\n`).join(''));
 const logger = pino({ level: 'warn' }, pino.destination(2));
 const run = `${process.pid}-${Date.now().toString(36)}`;
 
+const created = [];
 async function createTopic(topic) {
+  created.push(topic);
   const kafkajs = (await import('kafkajs')).default;
   const admin = new kafkajs.Kafka({ brokers: [BROKER], logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
@@ -100,8 +104,9 @@ async function sinkThroughput(compression) {
   await createTopic(topic);
   const sink = newSink(topic, compression);
   await sink.open();
-  const done = new Promise((resolve) => {
+  const done = new Promise((resolve, reject) => {
     sink.onDelivered = (n) => n >= EVENTS && resolve();
+    setTimeout(() => reject(new Error(`sink: not all delivered within ${PHASE_TIMEOUT_MS / 1000}s (broker stopped?): ${JSON.stringify(sink.stats())}`)), PHASE_TIMEOUT_MS).unref();
   });
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < EVENTS; i += BATCH) await sink.write(events.slice(i, i + BATCH));
@@ -146,7 +151,9 @@ function kcatThroughput(compression) {
         });
         let err = '';
         p.stderr.on('data', (d) => (err += d));
+        const timer = setTimeout(() => p.kill('SIGKILL'), PHASE_TIMEOUT_MS);
         p.on('exit', (code) => {
+          clearTimeout(timer);
           if (code !== 0) return reject(new Error(`kcat exited ${code}: ${err}`));
           resolve(EVENTS / (Number(process.hrtime.bigint() - t0) / 1e9));
         });
@@ -154,10 +161,10 @@ function kcatThroughput(compression) {
   );
 }
 
-async function steadyLatency(compression) {
-  const topic = `bench.latency.${compression}.${run}`;
+async function steadyLatency(compression, linger) {
+  const topic = `bench.latency.${compression}.${linger}.${run}`;
   await createTopic(topic);
-  const sink = newSink(topic, compression);
+  const sink = newSink(topic, compression, { batch: { linger } });
   await sink.open();
   const perTick = Math.max(1, Math.round(RATE / 100)); // a batch every 10 ms
   const total = perTick * 100 * SECONDS;
@@ -181,14 +188,18 @@ async function steadyLatency(compression) {
     sent += batch.length;
   }
   const achieved = total / ((performance.now() - t0) / 1000);
-  while (acked < total) await new Promise((r) => setTimeout(r, 10));
+  const until = Date.now() + PHASE_TIMEOUT_MS;
+  while (acked < total) {
+    if (Date.now() > until) throw new Error(`latency: not all delivered within ${PHASE_TIMEOUT_MS / 1000}s (broker stopped?)`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await sink.close();
   const lat = Array.from({ length: total }, (_, i) => ackedAt[i] - enqueuedAt[i]).sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
   return { rate: achieved, p50: pct(50), p99: pct(99), max: lat[lat.length - 1] };
 }
 
-const results = { events: EVENTS, avg_event_bytes: avgBytes, throughput: [], latency: null };
+const results = { events: EVENTS, avg_event_bytes: avgBytes, throughput: [], latency: [] };
 console.log(`kafka sink vs kcat -P: ${EVENTS} tcp.socket events of ~${avgBytes} bytes, keyed, acks=all, broker ${BROKER}`);
 for (const codec of CODECS) {
   // kcat first, sink second, then once more each: the better of two runs, to tame the noise of a shared machine.
@@ -202,12 +213,22 @@ for (const codec of CODECS) {
   );
 }
 const latCodec = CODECS.includes('lz4') ? 'lz4' : CODECS[0];
-const l = await steadyLatency(latCodec);
-results.latency = { codec: latCodec, target_rate: RATE, ...l };
-console.log(
-  `  enqueue->ack at a steady ${RATE} ev/s (${latCodec}, ${SECONDS}s, achieved ${Math.round(l.rate)} ev/s): ` +
-    `p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`,
-);
+results.latency = [];
+for (const linger of ['50ms', '5ms']) {
+  const l = await steadyLatency(latCodec, linger);
+  results.latency.push({ codec: latCodec, linger, target_rate: RATE, ...l });
+  console.log(
+    `  enqueue->ack at a steady ${RATE} ev/s (${latCodec}, batch.linger ${linger}, ${SECONDS}s, achieved ${Math.round(l.rate)} ev/s): ` +
+      `p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`,
+  );
+}
 if (args.json === 'true') console.log(JSON.stringify(results));
 rmSync(tmp, { recursive: true, force: true });
+{
+  const kafkajs = (await import('kafkajs')).default;
+  const admin = new kafkajs.Kafka({ brokers: [BROKER], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: created }).catch(() => {});
+  await admin.disconnect();
+}
 process.exit(0);
