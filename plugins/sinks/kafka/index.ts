@@ -112,7 +112,7 @@ export const kafkaOptions = Type.Object(
       {
         path: Type.String({
           default: '',
-          description: 'Spool directory, one per sink instance. Default: .state/spool/kafka-<instance id>.',
+          description: 'Spool directory, one per sink instance. Default: <agent.state_dir>/spool/kafka-<instance id>.',
         }),
         max_size: size('256MB', 'Bound on unacknowledged events on disk.'),
         when_full: StringEnum(['block', 'drop_oldest', 'drop_newest'], {

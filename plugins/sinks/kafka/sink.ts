@@ -16,6 +16,7 @@ import type { Admin, CompressionTypes, Kafka, Producer, SASLOptions, logCreator,
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
+import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { registerCodec, type CompressionName } from './codecs.js';
@@ -79,6 +80,8 @@ export class KafkaSink implements Sink {
     @inject(TOKENS.PluginOptions) options: KafkaSinkOptions,
     @inject(TOKENS.Logger) logger: Logger,
     @inject(TOKENS.PluginInstance) private readonly instance: PluginInstance,
+    /** For the default spool path under `agent.state_dir`; absent when constructed outside an agent. */
+    @inject(TOKENS.AgentSettings) private readonly agent?: AgentSettings,
   ) {
     // Defaults again: harmless when the registry already applied them, needed when constructed directly.
     this.opts = Value.Default(kafkaOptions, structuredClone(options ?? {})) as KafkaSinkOptions;
@@ -111,7 +114,7 @@ export class KafkaSink implements Sink {
 
   async open(): Promise<void> {
     const o = this.opts;
-    const dir = path.resolve(o.spool.path || path.join('.state', 'spool', `kafka-${this.instance.id}`));
+    const dir = await this.spoolDir();
     this.spool = new Spool({
       dir,
       maxBytes: parseSize(o.spool.max_size),
@@ -193,7 +196,7 @@ export class KafkaSink implements Sink {
     const left_ = this.spool.depth;
     await this.spool.close();
     if (left_ > 0) {
-      this.log.warn({ spooled: left_, dir: this.spoolDir() }, 'kafka: undelivered events left in the spool for the next start');
+      this.log.warn({ spooled: left_, dir: this.dir }, 'kafka: undelivered events left in the spool for the next start');
     }
   }
 
@@ -447,8 +450,13 @@ export class KafkaSink implements Sink {
     this.log[level]({ spooled: this.spool?.depth ?? 0, failures: this.failures }, msg);
   }
 
-  private spoolDir(): string {
-    return path.resolve(this.opts.spool.path || path.join('.state', 'spool', `kafka-${this.instance.id}`));
+  private dir = '';
+  /** spool.path, or `<agent.state_dir>/spool/kafka-<instance id>` (`.state/spool/…` outside an agent). */
+  private async spoolDir(): Promise<string> {
+    let base = '.state';
+    if (this.agent) base = (await import('../../../src/core/identity.js')).stateDirOf(this.agent);
+    this.dir = path.resolve(this.opts.spool.path || path.join(base, 'spool', `kafka-${this.instance.id}`));
+    return this.dir;
   }
 
   private saslConfig(): SASLOptions | undefined {
