@@ -114,6 +114,14 @@ export class KafkaSink implements Sink {
 
   async open(): Promise<void> {
     const o = this.opts;
+    // Everything that can fail for a config reason comes first, before the spool holds files: the
+    // pipeline retries a failed open(), and each retry would otherwise leave a spool open behind.
+    // kafkajs is CommonJS: under plain Node ESM some exports (CompressionCodecs) exist only on `default`.
+    const mod = (await import('kafkajs')) as KafkaJs & { default?: KafkaJs };
+    this.kjs = mod.default ?? mod;
+    this.compression = await registerCodec(this.kjs as never, o.compression as CompressionName);
+    const sasl = this.saslConfig(); // fails early on a missing password source
+    const ssl = this.sslConfig();
     const dir = await this.spoolDir();
     this.spool = new Spool({
       dir,
@@ -133,12 +141,6 @@ export class KafkaSink implements Sink {
       this.log.info({ spooled: this.spool.depth, bytes: this.spool.bytes, dir }, 'kafka: resuming delivery of spooled events');
     }
     if (this.spool.corrupt > 0) this.log.warn({ dir, segments: this.spool.corrupt }, 'kafka: damaged spool records skipped');
-    // kafkajs is CommonJS: under plain Node ESM some exports (CompressionCodecs) exist only on `default`.
-    const mod = (await import('kafkajs')) as KafkaJs & { default?: KafkaJs };
-    this.kjs = mod.default ?? mod;
-    this.compression = await registerCodec(this.kjs as never, o.compression as CompressionName);
-    const sasl = this.saslConfig(); // fails early on a missing password source
-    const ssl = this.sslConfig();
     this.kafka = new this.kjs.Kafka({
       clientId: o.client_id,
       brokers: o.brokers,

@@ -164,6 +164,19 @@ export class Spool {
   async open(): Promise<void> {
     await fsp.mkdir(this.opts.dir, { recursive: true });
     await this.lock();
+    try {
+      await this.openLocked();
+    } catch (e) {
+      // Leave nothing behind for the retry: no open file, and not our lock.
+      await this.cursorRw?.close().catch(() => {});
+      await this.writeFd?.close().catch(() => {});
+      this.cursorRw = this.writeFd = null;
+      await fsp.rm(path.join(this.opts.dir, 'lock'), { force: true });
+      throw e;
+    }
+  }
+
+  private async openLocked(): Promise<void> {
     const cursorFile = path.join(this.opts.dir, 'cursor');
     await (await fsp.open(cursorFile, 'a')).close();
     this.cursorRw = await fsp.open(cursorFile, 'r+');
@@ -482,8 +495,18 @@ export class Spool {
           this.readFds.delete(s);
         }
       }
-      fd = await fsp.open(this.segPath(c.seg), 'r');
-      this.readFds.set(c.seg, fd);
+      const opened = await fsp.open(this.segPath(c.seg), 'r');
+      // Loads run concurrently (several batches in flight) and close() may have run meanwhile:
+      // keep one handle per segment and never leave one open behind.
+      const raced = this.readFds.get(c.seg);
+      if (raced || this.closed) {
+        await opened.close().catch(() => {});
+        if (!raced) throw new Error('spool closed');
+        fd = raced;
+      } else {
+        fd = opened;
+        this.readFds.set(c.seg, fd);
+      }
     }
     const buf = Buffer.allocUnsafe(c.end - c.start);
     const { bytesRead } = await fd.read(buf, 0, buf.length, c.start);
