@@ -54,6 +54,23 @@ async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'conditio
 beforeAll(() => ensureKafka(), 300_000);
 afterAll(() => ensureKafka(), 120_000); // leave the broker running for the next file
 
+
+/** testdata/spool-child.mjs with the sink built for it; `spooled` follows what it reports. */
+function spawnSpoolingChild(sinkJs: string, options: Record<string, unknown>, env: Record<string, string>) {
+  const child = spawn(process.execPath, [path.join(HERE, 'testdata/spool-child.mjs'), sinkJs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, CHILD_OPTIONS: JSON.stringify(options), ...env },
+  });
+  const tracked = Object.assign(child, { spooled: 0 });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    const m = out.match(/spooled (\d+)\n/g);
+    if (m) tracked.spooled = Number(m[m.length - 1]!.match(/\d+/)![0]);
+  });
+  return tracked;
+}
+
 describe('kafka sink: roundtrip', () => {
   for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
     it(`delivers every event with key and headers (compression ${compression})`, async () => {
@@ -321,22 +338,8 @@ describe('kafka sink: outages', () => {
     const sinkJs = await buildSinkForChild();
     const dir = tempDir();
     const topic = uniqueTopic('agent-kill');
-    const child = spawn(process.execPath, [path.join(HERE, 'testdata/spool-child.mjs'), sinkJs], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        CHILD_OPTIONS: JSON.stringify({ brokers: [UNREACHABLE], topic, spool: { path: dir } }),
-        CHILD_EVENTS: '2000',
-      },
-    });
-    let spooled = 0;
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/spooled (\d+)\n/g);
-      if (m) spooled = Number(m[m.length - 1]!.match(/\d+/)![0]);
-    });
-    await waitFor(() => spooled >= 2000, 30_000, 'the child to spool its events');
+    const child = spawnSpoolingChild(sinkJs, { brokers: [UNREACHABLE], topic, spool: { path: dir } }, { CHILD_EVENTS: '2000' });
+    await waitFor(() => child.spooled >= 2000, 30_000, 'the child to spool its events');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
@@ -354,26 +357,15 @@ describe('kafka sink: outages', () => {
     const sinkJs = await buildSinkForChild();
     const dir = tempDir();
     const topic = uniqueTopic('agent-kill-live');
-    const child = spawn(process.execPath, [path.join(HERE, 'testdata/spool-child.mjs'), sinkJs], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        CHILD_OPTIONS: JSON.stringify({ brokers: [BROKER], topic, spool: { path: dir }, batch: { max_events: 100, linger: '1ms' } }),
-        CHILD_EVENTS: '1000000',
-        CHILD_PACE_MS: '2',
-      },
-    });
-    let spooled = 0;
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/spooled (\d+)\n/g);
-      if (m) spooled = Number(m[m.length - 1]!.match(/\d+/)![0]);
-    });
-    await waitFor(() => spooled >= 5000, 30_000, 'the child to get going');
+    const child = spawnSpoolingChild(
+      sinkJs,
+      { brokers: [BROKER], topic, spool: { path: dir }, batch: { max_events: 100, linger: '1ms' } },
+      { CHILD_EVENTS: '1000000', CHILD_PACE_MS: '2' },
+    );
+    await waitFor(() => child.spooled >= 5000, 30_000, 'the child to get going');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    const written = spooled; // at least this many were durably spooled before the kill
+    const written = child.spooled; // at least this many were durably spooled before the kill
 
     const { s } = sink({ topic, spool: { path: dir } });
     await s.open();
