@@ -10,7 +10,6 @@
 import type { Logger } from 'pino';
 import { EncodedFields, type CollectContext, type Collector, type EventFields, type PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
-import { yieldToLoop } from '../core/yield.js';
 import { AddressCache } from './inet-address.js';
 import { portTable, type InetOptions } from './inet-options.js';
 import {
@@ -27,7 +26,9 @@ import {
   stateName,
   timerName,
   type InetParseOptions,
+  parseChunksPausably,
   type InetRow,
+  type ParsePause,
   type RowAction,
 } from './inet-sockets.js';
 import { JsonStrings } from './json-strings.js';
@@ -145,8 +146,7 @@ export class InetSocketCollector implements Collector {
     const viewJson = encodedViewFields(view);
     const head = `"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`;
     const js = this.jsonStrings;
-    let blocked = false;
-    let rescan = false;
+    const pause: ParsePause = { rescan: false, blocked: false };
 
     const onRow = (r: InetRow): RowAction => {
       if (localPorts !== null && localPorts[r.localPort] !== 1) return NEXT;
@@ -159,7 +159,7 @@ export class InetSocketCollector implements Collector {
       if (owners !== null) {
         owner = owners.get(r.inode);
         if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
-          rescan = true;
+          pause.rescan = true;
           return PAUSE_BEFORE;
         }
       }
@@ -181,30 +181,18 @@ export class InetSocketCollector implements Collector {
           ? withViewFields(view, JSON.parse(`{${json}}`) as EventFields)
           : EncodedFields.fromMembers(json + viewJson);
       if (!ctx.emit(dataset, 'state', fields)) {
-        blocked = true;
+        pause.blocked = true;
         return PAUSE_AFTER;
       }
       return NEXT;
     };
 
-    for await (const chunk of chunks) {
-      const bad = (s: number, e: number): void => onBad(chunk, s, e);
-      let pos = 0;
-      while (pos < chunk.length) {
-        pos = parseInetLines(chunk, pos, popts, this.row, onRow, bad);
-        if (rescan) {
-          rescan = false;
-          await owners!.rescan();
-        }
-        if (blocked) {
-          blocked = false;
-          await ctx.drained();
-        }
-      }
-      // Let the sinks write what this chunk emitted before the next one: events then die young
-      // (cheap GC, flat RSS) instead of piling up in a queue that never gets the event loop.
-      await yieldToLoop();
-    }
+    await parseChunksPausably(
+      chunks,
+      (chunk, pos) => parseInetLines(chunk, pos, popts, this.row, onRow, (s, e) => onBad(chunk, s, e)),
+      pause,
+      { rescan: () => owners!.rescan(), drained: () => ctx.drained() },
+    );
   }
 
   private stateCounts(counts: Float64Array): Record<string, number> {

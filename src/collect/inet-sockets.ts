@@ -9,6 +9,7 @@
  * they are (for a TCP listener rx_queue is the accept backlog's current length), the timer as
  * `name (when/100 s/retrnsmt/timeout)`, and for UDP the state ESTABLISHED or nothing (CLOSE).
  */
+import { yieldToLoop } from '../core/yield.js';
 import { AddressCache, HEX } from './inet-address.js';
 
 export * from './inet-states.js';
@@ -59,6 +60,42 @@ export const PAUSE_AFTER = 1;
 /** Stop before this row (e.g. a process rescan is needed first): the parser returns its start. */
 export const PAUSE_BEFORE = 2;
 export type RowAction = typeof NEXT | typeof PAUSE_AFTER | typeof PAUSE_BEFORE;
+
+/** Why a row callback paused the parse; set by the callback, handled between parse calls. */
+export interface ParsePause {
+  /** A socket's owner is unknown: rescan the processes, then parse that row again. */
+  rescan: boolean;
+  /** A sink queue is full: wait until it drained, then go on after that row. */
+  blocked: boolean;
+}
+
+/**
+ * Feeds line-aligned chunks to a pausable parser (`parse(chunk, pos)` returns where it stopped),
+ * resolving each pause before resuming, and yields to the event loop after every chunk so that
+ * sinks write this chunk's events before the next: events then die young (cheap GC, flat RSS).
+ */
+export async function parseChunksPausably(
+  chunks: AsyncIterable<Buffer>,
+  parse: (chunk: Buffer, pos: number) => number,
+  pause: ParsePause,
+  resume: { rescan(): Promise<void>; drained(): Promise<void> },
+): Promise<void> {
+  for await (const chunk of chunks) {
+    let pos = 0;
+    while (pos < chunk.length) {
+      pos = parse(chunk, pos);
+      if (pause.rescan) {
+        pause.rescan = false;
+        await resume.rescan();
+      }
+      if (pause.blocked) {
+        pause.blocked = false;
+        await resume.drained();
+      }
+    }
+    await yieldToLoop();
+  }
+}
 
 export interface InetParseOptions {
   /** true for tcp6/udp6 (32-digit addresses). */

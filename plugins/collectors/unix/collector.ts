@@ -4,14 +4,13 @@
  */
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { NEXT, PAUSE_AFTER, PAUSE_BEFORE, type RowAction } from '../../../src/collect/inet-sockets.js';
+import { NEXT, parseChunksPausably, PAUSE_AFTER, PAUSE_BEFORE, type ParsePause, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import type { SocketOwners } from '../../../src/core/socket-owners.js';
 import { withViewFields } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
-import { yieldToLoop } from '../../../src/core/yield.js';
 import type { UnixOptions } from './options.js';
 import { newUnixRow, parseUnixLines, unixFlagNames, unixStateName, unixTypeName, type UnixRow } from './parse-unix.js';
 
@@ -42,8 +41,7 @@ export class UnixCollector implements Collector {
       const chunks = await netLineChunks(this.procfs, view, 'unix');
       if (chunks === null) continue;
       const bad = new MalformedTally();
-      let blocked = false;
-      let rescan = false;
+      const pause: ParsePause = { rescan: false, blocked: false };
       let buf!: Buffer;
       const onRow = (r: UnixRow): RowAction => {
         const type = unixTypeName(r.type);
@@ -54,7 +52,7 @@ export class UnixCollector implements Collector {
         if (owners !== null) {
           owner = owners.get(r.inode);
           if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
-            rescan = true;
+            pause.rescan = true;
             return PAUSE_BEFORE;
           }
         }
@@ -64,26 +62,18 @@ export class UnixCollector implements Collector {
         };
         if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
         if (ctx.emit('unix.socket', 'state', withViewFields(view, ev))) return NEXT;
-        blocked = true;
+        pause.blocked = true;
         return PAUSE_AFTER;
       };
-      for await (const chunk of chunks) {
-        buf = chunk;
-        const onBad = (s: number, e: number): void => bad.addRange(chunk, s, e);
-        let pos = 0;
-        while (pos < chunk.length) {
-          pos = parseUnixLines(chunk, pos, this.row, onRow, onBad);
-          if (rescan) {
-            rescan = false;
-            await owners!.rescan();
-          }
-          if (blocked) {
-            blocked = false;
-            await ctx.drained();
-          }
-        }
-        await yieldToLoop(); // let the sinks write this chunk's events (see inet-collector.ts)
-      }
+      await parseChunksPausably(
+        chunks,
+        (chunk, pos) => {
+          buf = chunk;
+          return parseUnixLines(chunk, pos, this.row, onRow, (s, e) => bad.addRange(chunk, s, e));
+        },
+        pause,
+        { rescan: () => owners!.rescan(), drained: () => ctx.drained() },
+      );
       bad.report(ctx, `${this.procfs.root}/${view.pid}/net/unix`);
     }
   }
