@@ -46,31 +46,23 @@ if (started.status !== 0) {
 }
 const { KafkaSink } = await import(sinkJs);
 
-// --- the events: tcp.socket rows as the agent emits them ---
+// --- the events: tcp.socket rows stamped by the agent's own envelope encoder ---
+const { EventStamper } = await import(path.join(ROOT, 'dist/src/core/envelope.js'));
+const stamper = new EventStamper({
+  hostName: 'edge-42',
+  agentVersion: '0.1.0',
+  agentId: '6f1c0a52-2f0e-4c4b-9d57-0d9c1f1b8e11',
+  ephemeralId: 'b0a1f3c2-1d2e-4f50-8a9b-7c6d5e4f3a21',
+  labels: { env: 'bench' },
+});
 function makeEvent(sequence) {
-  const obj = {
-    '@timestamp': new Date(1_700_000_000_000 + sequence).toISOString(),
-    event: { dataset: 'tcp.socket', kind: 'state', sequence },
-    host: { name: 'edge-42' },
-    agent: { name: 'netagent', version: '0.1.0', id: '6f1c0a52-2f0e-4c4b-9d57-0d9c1f1b8e11', ephemeral_id: 'b0a1f3c2-1d2e-4f50-8a9b-7c6d5e4f3a21' },
-    labels: { env: 'bench' },
+  return stamper.stamp('tcp.socket', 'state', {
     network: { transport: 'tcp', type: 'ipv4' },
     source: { ip: '10.1.2.3', port: 40000 + (sequence % 20000) },
     destination: { ip: '10.9.8.7', port: 443 },
     socket: { state: 'ESTABLISHED', recv_q: 0, send_q: 0, inode: 100000 + sequence },
-    user: { id: 1000 },
-  };
-  const line = JSON.stringify(obj);
-  return {
-    dataset: 'tcp.socket',
-    sequence,
-    line,
-    field(p) {
-      let cur = obj;
-      for (const part of p.split('.')) cur = cur?.[part];
-      return cur;
-    },
-  };
+    user: { id: '1000' },
+  }, 1_700_000_000_000 + sequence);
 }
 
 const events = Array.from({ length: EVENTS }, (_, i) => makeEvent(i + 1));
