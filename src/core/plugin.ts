@@ -2,7 +2,7 @@
  * The plugin API: what a collector or a sink is, and how it describes itself to the registry.
  * Built-in plugins (plugins/) and third-party plugins (config `plugins:`) use exactly this API.
  */
-import type { Static, TObject } from '@sinclair/typebox';
+import type { TObject } from '@sinclair/typebox';
 
 /** `state`: one row of a snapshot (a socket, a route). `metric`: counters or gauges. */
 export type EventKind = 'state' | 'metric';
@@ -163,13 +163,6 @@ export function defineCollector<O extends TObject>(m: CollectorManifest<O>): Col
 export function defineSink<O extends TObject>(m: SinkManifest<O>): SinkManifest<O> {
   return m;
 }
-
-/**
- * The typed options of a manifest. Use it beside the manifest, not in the implementation file
- * that the manifest's load() imports (that would make the types circular): export the schema
- * and `Static<typeof Schema>` from index.ts instead, as the built-in plugins do.
- */
-export type OptionsOf<M extends { options: TObject }> = Static<M['options']>;
 
 /** `{ id, type }` of the configured instance, injectable as TOKENS.PluginInstance. */
 export interface PluginInstance {
