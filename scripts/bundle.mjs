@@ -3,7 +3,8 @@
 // benchmarks compare with `ss`. Plugin implementations stay lazy (code splitting). The plugin API
 // (dist/src/index.js) is a second entry point, bundled with the CLI, so that plugins importing
 // 'netagent' share the agent's very tsyringe instance (whose decorators record constructor
-// tokens). kafkajs and cron, heavy and loaded only when configured, stay external.
+// tokens). kafkajs and cron, heavy and loaded only when configured, stay external, as does
+// @node-rs/crc32, whose native .node file must load from node_modules.
 import { build } from 'esbuild';
 import { dirname, relative, resolve } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
@@ -34,7 +35,7 @@ await build({
   platform: 'node',
   target: 'node20',
   outdir,
-  external: ['kafkajs', 'cron'],
+  external: ['kafkajs', 'cron', '@node-rs/crc32'],
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __netagentRequire } from 'node:module'; const require = __netagentRequire(import.meta.url);" },
   plugins: [keepModuleUrls],

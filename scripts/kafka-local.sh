@@ -5,6 +5,8 @@
 #   scripts/kafka-local.sh start    fetch (once), format (once), start, wait until it serves; idempotent
 #   scripts/kafka-local.sh stop     SIGTERM, wait for a clean shutdown (keeps the data)
 #   scripts/kafka-local.sh kill     SIGKILL (outage tests; `start` afterwards recovers the same data)
+#   scripts/kafka-local.sh pause    SIGSTOP: a broker that accepts connections and answers nothing
+#   scripts/kafka-local.sh resume   SIGCONT after pause
 #   scripts/kafka-local.sh status   exit 0 and print "running PID" when it serves, else exit 1
 #   scripts/kafka-local.sh clean    stop, then delete the data directory (next start formats anew)
 #   scripts/kafka-local.sh fetch    only resolve the jars (e.g. to warm a cache)
@@ -254,10 +256,12 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   kill) kill9 ;;
+  pause) pid_alive || die "not running"; kill -STOP "$(cat "$PIDFILE")"; say "paused pid $(cat "$PIDFILE")" ;;
+  resume) pid_alive || die "not running"; kill -CONT "$(cat "$PIDFILE")"; say "resumed pid $(cat "$PIDFILE")" ;;
   status) status ;;
   restart) stop; start ;;
   clean) stop; rm -rf "$KAFKA_RUN_DIR"; say "removed $KAFKA_RUN_DIR" ;;
   fetch) fetch ;;
   log) tail -n "${2:-50}" "$LOGFILE" ;;
-  *) echo "usage: $0 start|stop|kill|status|restart|clean|fetch|log" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|pause|resume|status|restart|clean|fetch|log" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 /**
- * The real local Kafka broker for tests (scripts/kafka-local.sh), a kafkajs consumer to read topics back,
+ * The real local Kafka broker for tests (scripts/kafka-local.sh), kcat to read topics back,
  * hand-made SinkEvents and a capturing logger. Never a mock: without Java the tests fail with the reason.
  */
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,6 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import type { SinkEvent } from '../../src/core/plugin.js';
 
@@ -49,6 +48,17 @@ export function ensureKafka(): void {
 export function brokerKill(): void {
   const r = script('kill');
   if (!r.ok) throw new Error(`kafka-local.sh kill failed:\n${r.output}`);
+}
+
+/** SIGSTOP: the broker keeps its connections and answers nothing until brokerResume(). */
+export function brokerPause(): void {
+  const r = script('pause');
+  if (!r.ok) throw new Error(`kafka-local.sh pause failed:\n${r.output}`);
+}
+
+export function brokerResume(): void {
+  const r = script('resume');
+  if (!r.ok) throw new Error(`kafka-local.sh resume failed:\n${r.output}`);
 }
 
 export function brokerStart(): void {
@@ -120,41 +130,49 @@ export interface ReadMessage {
   value: string;
   headers: Record<string, string>;
   offset: string;
+  partition: number;
 }
 
 /**
- * Reads a topic from the beginning with a kafkajs consumer until `expected` messages arrived and no more
- * came for `quietMs`, or `timeoutMs` passed.
+ * Reads a topic from the beginning with kcat (librdkafka: a client that is not ours, with its own record
+ * batch decoder and codecs) until `expected` messages are there and no more came for `quietMs`, or
+ * `timeoutMs` passed.
  */
 export async function readTopic(
   topic: string,
-  opts: { expected: number; timeoutMs?: number; quietMs?: number; brokers?: string[] },
+  opts: { expected: number; timeoutMs?: number; quietMs?: number },
 ): Promise<ReadMessage[]> {
-  const kafka = new Kafka({ clientId: 'netagent-test-reader', brokers: opts.brokers ?? [BROKER], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
-  const got: ReadMessage[] = [];
-  let lastAt = Date.now();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }: { message: KafkaMessage }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-        got.push({ key: message.key ? message.key.toString() : null, value: message.value!.toString(), headers, offset: message.offset });
-        lastAt = Date.now();
-      },
-    });
-    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    const quiet = opts.quietMs ?? 500;
-    while (Date.now() < deadline) {
-      if (got.length >= opts.expected && Date.now() - lastAt >= quiet) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await consumer.disconnect();
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  const quiet = opts.quietMs ?? 500;
+  let got: ReadMessage[] = [];
+  let stableSince = Date.now();
+  for (;;) {
+    const now = readTopicOnce(topic);
+    if (now.length !== got.length) stableSince = Date.now();
+    got = now;
+    if ((got.length >= opts.expected && Date.now() - stableSince >= quiet) || Date.now() > deadline) return got;
+    await new Promise((r) => setTimeout(r, Math.min(quiet, 200)));
   }
-  return got;
+}
+
+function readTopicOnce(topic: string): ReadMessage[] {
+  const r = spawnSync('kcat', ['-C', '-b', BROKER, '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    timeout: 60_000,
+  });
+  if (r.error) throw new Error(`kcat: ${r.error.message} (tests read topics with kcat: apt-get install kcat)`);
+  // A topic that does not exist (yet) reads as empty.
+  if (r.status !== 0 && !/Unknown topic/.test(r.stderr)) throw new Error(`kcat -C ${topic} failed: ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const m = JSON.parse(line) as { key: string | null; payload: string; headers?: string[]; offset: number; partition: number };
+      const headers: Record<string, string> = {};
+      for (let i = 0; m.headers && i < m.headers.length; i += 2) headers[m.headers[i]!] = m.headers[i + 1]!;
+      return { key: m.key, value: m.payload, headers, offset: String(m.offset), partition: m.partition };
+    });
 }
 
 /** Sequence numbers of messages (event.sequence of their JSON value). */

@@ -1,22 +1,19 @@
 /**
- * Compression codecs for kafkajs beyond its built-in gzip: snappy (napi-rs `snappy`), lz4 (`lz4-napi`,
- * LZ4 frame format as Kafka's message format v2 expects) and zstd (`@bokuweb/zstd-wasm`, WebAssembly).
- * All three ship their binaries inside npm packages (no build, no download at install time).
- * Each codec module is imported only when a sink is configured with that compression.
+ * Record batch compression: gzip (Node's zlib), snappy (napi-rs `snappy`), lz4 (`lz4-napi`, the LZ4 frame
+ * format Kafka's message format v2 expects) and zstd (`@bokuweb/zstd-wasm`, WebAssembly). All ship their
+ * binaries inside npm packages (no build, no download at install time). gzip, snappy and lz4 compress on
+ * libuv's thread pool, so the event loop goes on encoding the next batch meanwhile. Each codec package is
+ * imported only when a sink is configured with it.
  */
-import type { CompressionTypes as CT } from 'kafkajs';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import type { Compressor } from './record-batch.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
-interface Encoder {
-  buffer: Buffer;
-}
-interface Codec {
-  compress(encoder: Encoder): Promise<Buffer>;
-  decompress(buffer: Buffer): Promise<Buffer>;
-}
+/** Codec ids in the record batch attributes. */
+const ATTRIBUTE = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
-/** xerial snappy-java stream header: what Java producers may write. Raw blocks are what we write. */
 /**
  * Imports a codec package by a name that bundlers cannot see, so it always loads from node_modules at run
  * time: two of them carry native `.node` files and one a `.wasm` file found next to its JavaScript, none of
@@ -28,98 +25,32 @@ async function importPackage<T>(name: string): Promise<T> {
   return (mod.default && typeof mod.default === 'object' ? { ...mod, ...mod.default } : mod) as T;
 }
 
-const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
-
-async function snappyCodec(): Promise<Codec> {
-  const snappy = await importPackage<typeof import('snappy')>('snappy');
-  const uncompress = (b: Buffer): Buffer => snappy.uncompressSync(b, { asBuffer: true }) as Buffer;
-  return {
-    async compress(encoder) {
-      return snappy.compressSync(encoder.buffer);
-    },
-    async decompress(buffer) {
-      if (buffer.length >= 16 && buffer.subarray(0, 8).equals(XERIAL_MAGIC)) {
-        const parts: Buffer[] = [];
-        let pos = 16;
-        while (pos + 4 <= buffer.length) {
-          const len = buffer.readUInt32BE(pos);
-          pos += 4;
-          parts.push(uncompress(buffer.subarray(pos, pos + len)));
-          pos += len;
-        }
-        return Buffer.concat(parts);
-      }
-      return uncompress(buffer);
-    },
-  };
-}
-
-async function lz4Codec(): Promise<Codec> {
-  const lz4 = await importPackage<typeof import('lz4-napi')>('lz4-napi');
-  return {
-    async compress(encoder) {
-      return lz4.compressFrame(encoder.buffer);
-    },
-    async decompress(buffer) {
-      return lz4.decompressFrame(buffer);
-    },
-  };
-}
-
-async function zstdCodec(level: number): Promise<Codec> {
-  const zstd = await importPackage<typeof import('@bokuweb/zstd-wasm')>('@bokuweb/zstd-wasm');
-  await zstd.init();
-  const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-  return {
-    async compress(encoder) {
-      // Copy: the result is a view into the wasm heap, reused by the next call.
-      return Buffer.from(zstd.compress(encoder.buffer, level));
-    },
-    async decompress(buffer) {
-      return Buffer.from(asBuffer(zstd.decompress(buffer)));
-    },
-  };
-}
-
-/**
- * Registers the codec for `name` with kafkajs (once per process) and returns the kafkajs compression
- * type to pass to send().
- */
-export async function registerCodec(
-  kafkajs: { CompressionTypes: typeof CT; CompressionCodecs: Record<number, () => unknown> },
-  name: CompressionName,
-): Promise<CT> {
-  const { CompressionTypes, CompressionCodecs } = kafkajs;
+/** The compressor for `name`; null for none. */
+export async function loadCompressor(name: CompressionName): Promise<Compressor | null> {
   switch (name) {
     case 'none':
-      return CompressionTypes.None;
-    case 'gzip':
-      return CompressionTypes.GZIP;
+      return null;
+    case 'gzip': {
+      const gzip = promisify(zlib.gzip);
+      return { attribute: ATTRIBUTE.gzip, compress: (records) => gzip(records) };
+    }
     case 'snappy': {
-      if (!registered.has(name)) {
-        const c = await snappyCodec();
-        CompressionCodecs[CompressionTypes.Snappy] = () => c;
-        registered.add(name);
-      }
-      return CompressionTypes.Snappy;
+      // Raw snappy blocks, as kafkajs and librdkafka write them; Java reads them too.
+      const snappy = await importPackage<typeof import('snappy')>('snappy');
+      return { attribute: ATTRIBUTE.snappy, compress: (records) => snappy.compress(records) };
     }
     case 'lz4': {
-      if (!registered.has(name)) {
-        const c = await lz4Codec();
-        CompressionCodecs[CompressionTypes.LZ4] = () => c;
-        registered.add(name);
-      }
-      return CompressionTypes.LZ4;
+      const lz4 = await importPackage<typeof import('lz4-napi')>('lz4-napi');
+      return { attribute: ATTRIBUTE.lz4, compress: (records) => lz4.compressFrame(records) };
     }
     case 'zstd': {
-      if (!registered.has(name)) {
-        const c = await zstdCodec(3);
-        CompressionCodecs[CompressionTypes.ZSTD] = () => c;
-        registered.add(name);
-      }
-      return CompressionTypes.ZSTD;
+      const zstd = await importPackage<typeof import('@bokuweb/zstd-wasm')>('@bokuweb/zstd-wasm');
+      await zstd.init();
+      return {
+        attribute: ATTRIBUTE.zstd,
+        // Copied: the result is a view into the wasm heap, reused by the next call.
+        compress: async (records) => Buffer.from(zstd.compress(records, 3)),
+      };
     }
   }
 }
-
-const registered = new Set<CompressionName>();

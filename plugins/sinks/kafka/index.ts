@@ -28,7 +28,7 @@ export const kafkaOptions = Type.Object(
     }),
     key: Type.String({
       default: '{{host.name}}',
-      description: 'Message key, a template like topic. Empty: no key (partitions chosen round-robin).',
+      description: 'Message key, a template like topic. Empty: no key (each batch to one partition, the next for the next batch).',
     }),
     headers: Type.Record(Type.String({ minLength: 1 }), Type.String(), {
       default: {},
@@ -42,8 +42,8 @@ export const kafkaOptions = Type.Object(
     idempotent: Type.Boolean({
       default: false,
       description:
-        'kafkajs idempotent producer (experimental in kafkajs): needs acks all; one request in flight. ' +
-        'Removes duplicates from kafkajs-internal retries only, not from re-sends after reconnects.',
+        'Idempotent producer: a batch sent again after a failure is the very same batch (producer id, sequence ' +
+        'numbers), which the broker stores once. Needs acks all; one request in flight.',
     }),
     max_in_flight: Type.Integer({
       minimum: 1,
@@ -61,7 +61,7 @@ export const kafkaOptions = Type.Object(
       {
         max_events: Type.Integer({ minimum: 1, default: 5000, description: 'Events per produce request at most.' }),
         max_bytes: size('960KiB', 'Bytes per batch at most (before compression); keep it under the broker message.max.bytes (1 MiB by default).'),
-        linger: duration('50ms', 'How long to wait for more events before sending a batch that is not full.'),
+        linger: duration('5ms', 'How long to wait for more events before sending a batch that is not full (5ms like Kafka 4 and librdkafka).'),
       },
       { ...strict, default: {} },
     ),
@@ -122,7 +122,15 @@ export const kafkaOptions = Type.Object(
             'drop_oldest: discard the oldest spooled events; drop_newest: discard the incoming ones. Drops are counted.',
         }),
         block_timeout: duration('5s', 'Under block: how long write() waits for room before failing retriably.'),
-        sync: Type.Boolean({ default: true, description: 'fdatasync every spooled batch (durable against power loss).' }),
+        fsync: StringEnum(['batch', 'interval', 'never'], {
+          default: 'interval',
+          description:
+            'When spooled events are flushed to the disk. Spooled events survive agent crashes and restarts in every mode; ' +
+            'this is about power loss. batch: before write() returns (a disk flush per batch, the slowest); ' +
+            'interval: in the background, at most every fsync_interval (a power loss may lose that much, like the pipeline queue in memory); ' +
+            'never: when the kernel writes back.',
+        }),
+        fsync_interval: duration('1s', 'With fsync interval: how often at most.'),
       },
       { ...strict, default: {} },
     ),
@@ -136,7 +144,7 @@ export type KafkaSinkOptions = Static<typeof kafkaOptions>;
 export const kafkaSink = defineSink({
   kind: 'sink',
   type: 'kafka',
-  description: 'Apache Kafka (kafkajs): at-least-once through a disk spool, templated topic/key, compression, TLS, SASL',
+  description: 'Apache Kafka: at-least-once through a disk spool, templated topic/key, compression, TLS, SASL',
   options: kafkaOptions,
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   secrets: ['sasl.password', 'ssl.key_password'],

@@ -5,22 +5,24 @@
  *
  * kafkajs gaps covered here: it does not reconnect when brokers are down at start and it gives a batch up
  * after its own few retries; this loop owns reconnects and re-sends (exponential backoff with jitter) and
- * keeps kafkajs's own retries short.
+ * keeps kafkajs's own retries short. Batches are encoded by producer.ts, not by kafkajs (speed; and an
+ * idempotent re-send is then byte for byte the batch sent before).
  */
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Value } from '@sinclair/typebox/value';
-import type { Admin, CompressionTypes, Kafka, Producer, SASLOptions, logCreator, Message } from 'kafkajs';
+import type { Admin, Kafka, SASLOptions, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
-import { registerCodec, type CompressionName } from './codecs.js';
+import { loadCompressor, type CompressionName } from './codecs.js';
 import { kafkaOptions, type KafkaSinkOptions } from './index.js';
+import { BatchProducer } from './producer.js';
 import { Spool, SpoolFullError, type SpoolEntry, type SpoolRecord, type WhenFull } from './spool.js';
 import { compileTemplate, sanitizeTopic, type Template } from './template.js';
 import { parseDuration as coreDuration, parseSize as coreSize } from '../../../src/core/units.js';
@@ -52,9 +54,9 @@ export class KafkaSink implements Sink {
   private readonly headerTs: [string, Template][];
   private spool!: Spool;
   private kjs!: KafkaJs;
-  private compression!: CompressionTypes;
   private kafka: Kafka | null = null;
-  private producer: Producer | null = null;
+  /** One for the sink's life, so its idempotence state outlives reconnects. */
+  private producer: BatchProducer | null = null;
   private admin: Admin | null = null;
   private readonly knownTopics = new Set<string>();
   private loop: Promise<void> | null = null;
@@ -116,10 +118,10 @@ export class KafkaSink implements Sink {
     const o = this.opts;
     // Everything that can fail for a config reason comes first, before the spool holds files: the
     // pipeline retries a failed open(), and each retry would otherwise leave a spool open behind.
-    // kafkajs is CommonJS: under plain Node ESM some exports (CompressionCodecs) exist only on `default`.
+    // kafkajs is CommonJS: under plain Node ESM some exports exist only on `default`.
     const mod = (await import('kafkajs')) as KafkaJs & { default?: KafkaJs };
     this.kjs = mod.default ?? mod;
-    this.compression = await registerCodec(this.kjs as never, o.compression as CompressionName);
+    const compressor = await loadCompressor(o.compression as CompressionName);
     const sasl = this.saslConfig(); // fails early on a missing password source
     const ssl = this.sslConfig();
     const dir = await this.spoolDir();
@@ -128,7 +130,8 @@ export class KafkaSink implements Sink {
       maxBytes: parseSize(o.spool.max_size),
       whenFull: o.spool.when_full as WhenFull,
       blockTimeoutMs: parseDuration(o.spool.block_timeout),
-      sync: o.spool.sync,
+      fsync: o.spool.fsync as 'batch' | 'interval' | 'never',
+      fsyncIntervalMs: parseDuration(o.spool.fsync_interval),
     });
     try {
       await this.spool.open();
@@ -155,11 +158,15 @@ export class KafkaSink implements Sink {
       logLevel: this.kjs.logLevel.WARN,
       logCreator: this.logCreator(),
     });
+    this.producer = new BatchProducer(this.kafka, { acks: this.s.acks, ackTimeoutMs: this.s.ackMs, compressor, idempotent: o.idempotent });
     this.loop = this.run();
   }
 
   async write(batch: readonly SinkEvent[]): Promise<void> {
     const records: SpoolRecord[] = new Array(batch.length);
+    // Events of a batch mostly share their topic: sanitized once per run of equal names.
+    let rawTopic: string | null = null;
+    let topic = '';
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
       let headers: Record<string, string> | null = null;
@@ -167,7 +174,9 @@ export class KafkaSink implements Sink {
         headers = {};
         for (const [k, t] of this.headerTs) headers[k] = t(e);
       }
-      records[i] = { topic: sanitizeTopic(this.topicT(e)), key: this.keyT ? this.keyT(e) : null, headers, value: e.line };
+      const raw = this.topicT(e);
+      if (raw !== rawTopic) topic = sanitizeTopic((rawTopic = raw));
+      records[i] = { topic, key: this.keyT ? this.keyT(e) : null, headers, value: e.line };
     }
     try {
       const r = await this.spool.append(records);
@@ -247,7 +256,9 @@ export class KafkaSink implements Sink {
           this.spool.untaken > 0 &&
           (inflight.length === 0 || this.spool.untaken >= Math.min(this.s.maxEvents, this.batchLimit))
         ) {
-          const batch = await this.spool.take(Math.min(this.s.maxEvents, this.batchLimit), this.s.maxBytes);
+          // An idempotent re-send must be the very same batch: the broker then recognizes it.
+          const limit = Math.min(this.s.maxEvents, this.batchLimit, this.producer!.resendCount ?? Infinity);
+          const batch = await this.spool.take(limit, this.s.maxBytes);
           if (batch.length === 0) break;
           try {
             await this.ensureTopics(batch);
@@ -258,7 +269,7 @@ export class KafkaSink implements Sink {
             break;
           }
           await this.spool.markSent(batch);
-          const done = this.send(batch);
+          const done = this.producer!.send(batch);
           done.catch(() => undefined);
           inflight.push({ batch, done });
         }
@@ -319,30 +330,18 @@ export class KafkaSink implements Sink {
   }
 
   private async ensureConnected(): Promise<boolean> {
-    if (this.producer && this.connected) return true;
+    if (this.connected) return true;
     await this.disconnect();
-    const kafka = this.kafka!;
-    const producer = kafka.producer({
-      idempotent: this.opts.idempotent,
-      maxInFlightRequests: this.opts.idempotent ? 1 : undefined,
-      allowAutoTopicCreation: false,
-      createPartitioner: this.kjs.Partitioners.DefaultPartitioner,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-    });
-    const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    const admin = this.kafka!.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 } });
     try {
-      await producer.connect();
+      await this.producer!.connect();
       await admin.connect();
     } catch (e) {
-      await producer.disconnect().catch(() => {});
+      await this.producer!.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       await this.failed('connect', e);
       return false;
     }
-    producer.on(producer.events.DISCONNECT, () => {
-      if (this.producer === producer) this.connected = false;
-    });
-    this.producer = producer;
     this.admin = admin;
     this.connected = true;
     this.log.info({ brokers: this.opts.brokers }, 'kafka: connected');
@@ -350,12 +349,10 @@ export class KafkaSink implements Sink {
   }
 
   private async disconnect(): Promise<void> {
-    const p = this.producer;
     const a = this.admin;
-    this.producer = null;
     this.admin = null;
     this.connected = false;
-    await Promise.all([p?.disconnect().catch(() => {}), a?.disconnect().catch(() => {})]);
+    await Promise.all([this.producer?.disconnect().catch(() => {}), a?.disconnect().catch(() => {})]);
   }
 
   private async ensureTopics(batch: readonly SpoolEntry[]): Promise<void> {
@@ -378,21 +375,6 @@ export class KafkaSink implements Sink {
       this.log.info({ topics: missing }, 'kafka: created topics');
     }
     for (const t of wanted) this.knownTopics.add(t);
-  }
-
-  private async send(batch: readonly SpoolEntry[]): Promise<void> {
-    const byTopic = new Map<string, Message[]>();
-    for (const e of batch) {
-      let msgs = byTopic.get(e.topic);
-      if (!msgs) byTopic.set(e.topic, (msgs = []));
-      msgs.push({ key: e.key, value: e.value, headers: e.headers ?? undefined });
-    }
-    await this.producer!.sendBatch({
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      acks: this.s.acks,
-      timeout: this.s.ackMs,
-      compression: this.compression,
-    });
   }
 
   private async failed(stage: 'connect' | 'topic' | 'send' | 'spool', e: unknown): Promise<void> {

@@ -3,7 +3,8 @@
  * yet acknowledged by Kafka, surviving a restart or SIGKILL of the agent.
  *
  * Layout of the spool directory:
- *   NNNNNNNNNNNNNNNN.seg  segments, each a run of frames: u32le payload length, u32le crc32(payload), payload
+ *   NNNNNNNNNNNNNNNN.seg  segments, each a run of blocks, one per append: u32le length of the frames,
+ *                         u32le crc32c(frames), frames; a frame is u32le payload length, payload
  *   cursor                one line "v1 <seg> <offset> <sentSeg> <sentOffset> <crc>" padded to 64 bytes,
  *                         rewritten in place: the position up to which Kafka acknowledged everything
  *                         (commit), and up to which records were handed to Kafka (sent; what lies between
@@ -13,16 +14,21 @@
  * Payload: u8 version=1, u16 topic length, topic, i32 key length (-1: null), key, u16 header count,
  * per header (u16 name length, name, u32 value length, value), then the value up to the payload's end.
  *
- * append() writes one batch with a single write() and fdatasync() (unless sync is off), so a resolved
- * append is on disk. Segments before the commit position are deleted. A torn frame at the end of the last
- * segment (power loss mid-write) is cut off at recovery; records are otherwise delivered exactly as written.
+ * append() writes one batch as one block with a single write(); a resolved append survives the death of
+ * the process (the data is in the kernel's page cache). Against power loss, `fsync` decides: `batch`
+ * fdatasyncs before append() resolves, `interval` in the background at most once per interval (what a
+ * power loss may then lose, like the events still in the pipeline's memory queue), `never` leaves it to
+ * the kernel. One CRC per block, not per record: a CRC costs little per byte but much per
+ * call. Segments before the commit position are deleted. A torn block at the end of the last segment
+ * (power loss mid-write) is cut off at recovery; records are otherwise delivered exactly as written.
  *
  * Only one batch is taken for sending at a time (take/ack/release), always from the head.
  */
 import { once, EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
+import { crc32c as crc32 } from '@node-rs/crc32';
+import { writeUtf8 } from './bytes.js';
 
 export interface SpoolRecord {
   readonly topic: string;
@@ -32,6 +38,8 @@ export interface SpoolRecord {
 }
 
 export interface SpoolEntry extends SpoolRecord {
+  /** Bytes of the value as UTF-8. */
+  readonly valueLength: number;
   /** Segment and offset just past this record's frame: its commit position. */
   readonly seg: number;
   readonly end: number;
@@ -48,8 +56,9 @@ export interface SpoolOptions {
   whenFull: WhenFull;
   /** How long append() waits for room under `block` before throwing SpoolFullError. */
   blockTimeoutMs: number;
-  /** fdatasync each appended batch. */
-  sync: boolean;
+  /** When appended data is flushed to the disk (see above). */
+  fsync: 'batch' | 'interval' | 'never';
+  fsyncIntervalMs: number;
   /** Segment size at which a new segment file is started. */
   segmentBytes?: number;
   /** Bytes of records kept decoded in memory; beyond that they are read back from disk when sent. */
@@ -97,14 +106,11 @@ interface Batch {
   end: Pos;
 }
 
-const FRAME_HEADER = 8;
+const BLOCK_HEADER = 8;
+const FRAME_HEADER = 4;
 const CURSOR_SIZE = 64;
 const RECOVERY_CHUNK = 1000;
 
-const crc32: (b: Buffer) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-    ? (b) => (zlib as unknown as { crc32(b: Buffer): number }).crc32(b)
-    : crc32js;
 
 export class Spool {
   private readonly segmentBytes: number;
@@ -119,6 +125,11 @@ export class Spool {
   private writeSeg = 0;
   private writeSize = 0;
   private writeFd: fsp.FileHandle | null = null;
+  private frameBuf = Buffer.allocUnsafe(0);
+  private syncTimer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> = Promise.resolve();
+  /** A background fdatasync failed: the next append reports it (and the one after tries again). */
+  private syncFailure: Error | null = null;
   private cursorRw: fsp.FileHandle | null = null;
   private cursorChain: Promise<unknown> = Promise.resolve();
   private readonly readFds = new Map<number, fsp.FileHandle>();
@@ -225,11 +236,10 @@ export class Spool {
   private async appendLocked(records: readonly SpoolRecord[]): Promise<AppendResult> {
     if (this.closed) throw new Error('spool is closed');
     if (records.length === 0) return { accepted: 0, dropped: 0 };
-    const frames = records.map(encodeFrame);
-    let total = 0;
-    for (const f of frames) total += f.length;
+    const frames = frameLayout(records);
+    let total = frames.total;
     let dropped = 0;
-    let n = frames.length;
+    let n = records.length;
     if (this.liveBytes + total > this.opts.maxBytes) {
       switch (this.opts.whenFull) {
         case 'block':
@@ -239,42 +249,49 @@ export class Spool {
           dropped += this.dropOldest(this.liveBytes + total - this.opts.maxBytes);
           if (this.liveBytes + total > this.opts.maxBytes) {
             // Still too big (in-flight records cannot be dropped): keep what fits of the newest.
-            ({ n, total } = fit(frames, this.opts.maxBytes - this.liveBytes));
-            dropped += frames.length - n;
+            ({ n, total } = fit(frames.sizes, this.opts.maxBytes - this.liveBytes));
+            dropped += records.length - n;
           }
           break;
         case 'drop_newest':
-          ({ n, total } = fit(frames, this.opts.maxBytes - this.liveBytes));
-          dropped += frames.length - n;
+          ({ n, total } = fit(frames.sizes, this.opts.maxBytes - this.liveBytes));
+          dropped += records.length - n;
           break;
       }
     }
     if (n === 0) return { accepted: 0, dropped };
-    if (this.writeSize > 0 && this.writeSize + total > this.segmentBytes) await this.rotate();
-    const buf = n === frames.length ? Buffer.concat(frames, total) : Buffer.concat(frames.slice(0, n), total);
+    const blockBytes = BLOCK_HEADER + total;
+    if (this.writeSize > 0 && this.writeSize + blockBytes > this.segmentBytes) await this.rotate();
+    // One buffer, reused: memory written again and again stays in the CPU caches (a fresh one per batch
+    // costs several times more to fill). Entries kept in memory hold the records' own values instead.
+    if (this.frameBuf.length < blockBytes) this.frameBuf = Buffer.allocUnsafe(Math.max(blockBytes, 2 * this.frameBuf.length));
+    const buf = this.frameBuf.subarray(0, blockBytes);
+    encodeFrames(records, n, frames, buf, BLOCK_HEADER);
+    buf.writeUInt32LE(total, 0);
+    buf.writeUInt32LE(crc32(buf.subarray(BLOCK_HEADER)), 4);
     const fd = this.writeFd!;
     let written = 0;
     while (written < buf.length) {
       const r = await fd.write(buf, written, buf.length - written, null);
       written += r.bytesWritten;
     }
-    if (this.opts.sync) await fd.datasync();
+    if (this.syncFailure) throw this.syncFailure;
+    if (this.opts.fsync === 'batch') await fd.datasync();
+    else if (this.opts.fsync === 'interval') this.scheduleSync();
     const seg = this.writeSeg;
-    const start = this.writeSize;
-    let off = start;
+    const start = this.writeSize + BLOCK_HEADER;
     const keep = this.memBytes + total <= this.memoryBytes;
-    const entries: SpoolEntry[] | null = keep ? [] : null;
+    const entries: SpoolEntry[] | null = keep ? new Array(n) : null;
+    let rel = 0;
     for (let i = 0; i < n; i++) {
-      const flen = frames[i]!.length;
-      const r = records[i]!;
+      const flen = frames.sizes[i]!;
       if (entries) {
-        // The value as bytes, a view into the buffer just written: kafkajs then need not encode it again.
-        const vlen = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
-        const rel = off - start + flen;
-        entries.push({ topic: r.topic, key: r.key, headers: r.headers, value: buf.subarray(rel - vlen, rel), seg, end: off + flen, bytes: flen });
+        const r = records[i]!;
+        entries[i] = { topic: r.topic, key: r.key, headers: r.headers, value: r.value, valueLength: frames.valueLens[i]!, seg, end: start + rel + flen, bytes: flen };
       }
-      off += flen;
+      rel += flen;
     }
+    const off = start + rel;
     this.writeSize = off;
     if (keep) this.memBytes += total;
     this.chunks.push({ seg, start, end: off, count: n, bytes: total, entries, acked: 0, dropped: false });
@@ -390,6 +407,7 @@ export class Spool {
     this.events.emit('room');
     await this.appendLock;
     try {
+      await this.syncWriteSegment();
       await this.writeCursor(true);
     } finally {
       await this.writeFd?.close().catch(() => {});
@@ -518,7 +536,7 @@ export class Spool {
       const frame = buf.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len);
       const r = decodePayload(frame);
       off += FRAME_HEADER + len;
-      entries.push({ ...r, seg: c.seg, end: c.start + off, bytes: FRAME_HEADER + len });
+      entries.push({ ...r, valueLength: r.value.length, seg: c.seg, end: c.start + off, bytes: FRAME_HEADER + len });
     }
     if (entries.length !== c.count) throw new Error(`spool segment ${c.seg} changed under us at ${c.start}`);
     c.entries = entries;
@@ -532,44 +550,34 @@ export class Spool {
     onEntry: (e: SpoolEntry) => void,
   ): Promise<{ validEnd: number; size: number }> {
     const data = await fsp.readFile(this.segPath(seg));
-    let off = start;
-    let chunk: Chunk | null = null;
-    while (off + FRAME_HEADER <= data.length) {
-      const len = data.readUInt32LE(off);
-      const crc = data.readUInt32LE(off + 4);
-      if (off + FRAME_HEADER + len > data.length) break;
-      const payload = data.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len);
-      if (crc32(payload) !== crc) break;
-      let r: SpoolRecord;
-      try {
-        r = decodePayload(payload);
-      } catch {
-        break;
+    // Blocks from the segment's start: the commit position may lie inside a block, whose CRC covers
+    // the records before it too. Records up to the commit position are skipped.
+    let off = 0;
+    while (off + BLOCK_HEADER <= data.length) {
+      const blockEnd = off + BLOCK_HEADER + data.readUInt32LE(off);
+      if (blockEnd > data.length || crc32(data.subarray(off + BLOCK_HEADER, blockEnd)) !== data.readUInt32LE(off + 4)) break;
+      const records = decodeBlock(data, off + BLOCK_HEADER, blockEnd);
+      if (!records) break; // a valid CRC over records we cannot read: not written by this spool
+      let chunk: Chunk | null = null;
+      for (const { record: r, at, bytes } of records) {
+        const end = at + bytes;
+        if (end <= start) continue;
+        const e: SpoolEntry = { topic: r.topic, key: r.key, headers: r.headers, value: Buffer.from(r.value), valueLength: r.value.length, seg, end, bytes };
+        const keep = this.memBytes + bytes <= this.memoryBytes;
+        if (!chunk || chunk.count >= RECOVERY_CHUNK || (chunk.entries !== null) !== keep) {
+          chunk = { seg, start: at, end: at, count: 0, bytes: 0, entries: keep ? [] : null, acked: 0, dropped: false };
+          this.chunks.push(chunk);
+        }
+        chunk.entries?.push(e);
+        if (keep) this.memBytes += bytes;
+        chunk.count++;
+        chunk.bytes += bytes;
+        chunk.end = end;
+        this.liveBytes += bytes;
+        this.liveCount++;
+        onEntry(e);
       }
-      const bytes = FRAME_HEADER + len;
-      const e: SpoolEntry = {
-        topic: r.topic,
-        key: r.key,
-        headers: r.headers,
-        value: Buffer.from(r.value as Buffer),
-        seg,
-        end: off + bytes,
-        bytes,
-      };
-      const keep = this.memBytes + bytes <= this.memoryBytes;
-      if (!chunk || chunk.count >= RECOVERY_CHUNK || (chunk.entries !== null) !== keep) {
-        chunk = { seg, start: off, end: off, count: 0, bytes: 0, entries: keep ? [] : null, acked: 0, dropped: false };
-        this.chunks.push(chunk);
-      }
-      chunk.entries?.push(e);
-      if (keep) this.memBytes += bytes;
-      chunk.count++;
-      chunk.bytes += bytes;
-      chunk.end = e.end;
-      this.liveBytes += bytes;
-      this.liveCount++;
-      onEntry(e);
-      off += bytes;
+      off = blockEnd;
     }
     if (off < data.length) {
       if (!last) this.corrupt++;
@@ -577,7 +585,34 @@ export class Spool {
     return { validEnd: off, size: data.length };
   }
 
+  /** A background fdatasync of the segment being written, at most once per interval. */
+  private scheduleSync(): void {
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      const fd = this.writeFd;
+      this.syncing = (async () => {
+        try {
+          await fd?.datasync();
+          this.syncFailure = null;
+        } catch (e) {
+          this.syncFailure = e as Error;
+        }
+      })();
+    }, this.opts.fsyncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  /** Before the segment being written is closed: what was appended reaches the disk (unless never). */
+  private async syncWriteSegment(): Promise<void> {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    await this.syncing;
+    if (this.opts.fsync !== 'never') await this.writeFd?.datasync();
+  }
+
   private async rotate(): Promise<void> {
+    await this.syncWriteSegment();
     await this.writeFd?.close();
     this.writeSeg++;
     this.writeSize = 0;
@@ -676,54 +711,110 @@ function posLE(a: Pos, b: Pos): boolean {
   return a.seg < b.seg || (a.seg === b.seg && a.off <= b.off);
 }
 
-function fit(frames: Buffer[], room: number): { n: number; total: number } {
+function fit(sizes: Int32Array, room: number): { n: number; total: number } {
   let n = 0;
   let total = 0;
-  for (const f of frames) {
-    if (total + f.length > room) break;
-    total += f.length;
+  for (const size of sizes) {
+    if (total + size > room) break;
+    total += size;
     n++;
   }
   return { n, total };
 }
 
-export function encodeFrame(r: SpoolRecord): Buffer {
-  const topicLen = Buffer.byteLength(r.topic);
-  const keyLen = r.key === null ? -1 : Buffer.byteLength(r.key);
-  const hdrs = r.headers ? Object.entries(r.headers) : [];
-  let hdrLen = 0;
-  for (const [k, v] of hdrs) hdrLen += 6 + Buffer.byteLength(k) + Buffer.byteLength(v);
-  const valueLen = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
-  const payloadLen = 1 + 2 + topicLen + 4 + Math.max(0, keyLen) + 2 + hdrLen + valueLen;
-  const buf = Buffer.allocUnsafe(FRAME_HEADER + payloadLen);
-  let o = FRAME_HEADER;
-  buf[o++] = 1;
-  buf.writeUInt16LE(topicLen, o);
-  o += 2;
-  o += buf.write(r.topic, o);
-  buf.writeInt32LE(keyLen, o);
-  o += 4;
-  if (r.key !== null) o += buf.write(r.key, o);
-  buf.writeUInt16LE(hdrs.length, o);
-  o += 2;
-  for (const [k, v] of hdrs) {
-    const kl = Buffer.byteLength(k);
-    buf.writeUInt16LE(kl, o);
-    o += 2;
-    o += buf.write(k, o);
-    const vl = Buffer.byteLength(v);
-    buf.writeUInt32LE(vl, o);
-    o += 4;
-    o += buf.write(v, o);
+interface FrameLayout {
+  /** Bytes of each record's frame (header included), and of all. */
+  sizes: Int32Array;
+  total: number;
+  /** Bytes of each record's value. */
+  valueLens: Int32Array;
+  /** Each record's payload before its value (version, topic, key, headers), encoded. */
+  metas: Buffer[];
+}
+
+/**
+ * Byte lengths first, so that a batch is encoded into one buffer of its final size. Records of a batch
+ * mostly share their topic, key and headers: those are encoded once per run of equal ones.
+ */
+function frameLayout(records: readonly SpoolRecord[]): FrameLayout {
+  const n = records.length;
+  const sizes = new Int32Array(n);
+  const valueLens = new Int32Array(n);
+  const metas: Buffer[] = new Array(n);
+  let total = 0;
+  let prev: SpoolRecord | null = null;
+  let meta: Buffer = Buffer.alloc(0);
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    if (!prev || r.topic !== prev.topic || r.key !== prev.key || r.headers !== prev.headers) meta = encodeMetadata(r);
+    prev = r;
+    const valueLen = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+    valueLens[i] = valueLen;
+    metas[i] = meta;
+    sizes[i] = FRAME_HEADER + meta.length + valueLen;
+    total += sizes[i]!;
   }
-  if (typeof r.value === 'string') o += buf.write(r.value, o);
-  else o += r.value.copy(buf, o);
-  buf.writeUInt32LE(payloadLen, 0);
-  buf.writeUInt32LE(crc32(buf.subarray(FRAME_HEADER)), 4);
+  return { sizes, total, valueLens, metas };
+}
+
+/** A payload's part before the value: u8 version=1, topic, key, headers. */
+function encodeMetadata(r: SpoolRecord): Buffer {
+  const names = r.headers ? Object.keys(r.headers) : [];
+  let size = 1 + 2 + Buffer.byteLength(r.topic) + 4 + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 2;
+  for (const k of names) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(r.headers![k]!);
+  const buf = Buffer.allocUnsafe(size);
+  buf[0] = 1;
+  let o = writeString16(buf, 1, r.topic);
+  if (r.key === null) o = buf.writeInt32LE(-1, o);
+  else {
+    const kl = buf.write(r.key, o + 4);
+    buf.writeInt32LE(kl, o);
+    o += 4 + kl;
+  }
+  o = buf.writeUInt16LE(names.length, o);
+  for (const k of names) {
+    o = writeString16(buf, o, k);
+    const vl = buf.write(r.headers![k]!, o + 4);
+    buf.writeUInt32LE(vl, o);
+    o += 4 + vl;
+  }
   return buf;
 }
 
-export function decodePayload(p: Buffer): SpoolRecord {
+/** Writes the frames of the first n records into buf from `offset` on (sized by frameLayout). */
+function encodeFrames(records: readonly SpoolRecord[], n: number, layout: FrameLayout, buf: Buffer, offset: number): void {
+  let o = offset;
+  for (let i = 0; i < n; i++) {
+    o = buf.writeUInt32LE(layout.sizes[i]! - FRAME_HEADER, o);
+    o += layout.metas[i]!.copy(buf, o);
+    const v = records[i]!.value;
+    o += typeof v === 'string' ? writeUtf8(buf, o, v, layout.valueLens[i]!) : v.copy(buf, o);
+  }
+}
+
+function writeString16(buf: Buffer, o: number, s: string): number {
+  const len = buf.write(s, o + 2);
+  buf.writeUInt16LE(len, o);
+  return o + 2 + len;
+}
+
+/** The records of a block's frames with where each frame starts and its size; null if any is unreadable. */
+function decodeBlock(data: Buffer, from: number, to: number): { record: SpoolRecord & { value: Buffer }; at: number; bytes: number }[] | null {
+  const out = [];
+  for (let at = from; at < to; ) {
+    const bytes = FRAME_HEADER + data.readUInt32LE(at);
+    if (at + bytes > to) return null;
+    try {
+      out.push({ record: decodePayload(data.subarray(at + FRAME_HEADER, at + bytes)), at, bytes });
+    } catch {
+      return null;
+    }
+    at += bytes;
+  }
+  return out;
+}
+
+function decodePayload(p: Buffer): SpoolRecord & { value: Buffer } {
   let o = 0;
   if (p[o++] !== 1) throw new Error('unknown spool record version');
   const topicLen = p.readUInt16LE(o);
@@ -755,19 +846,4 @@ export function decodePayload(p: Buffer): SpoolRecord {
   }
   if (o > p.length) throw new Error('truncated spool record');
   return { topic, key, headers, value: p.subarray(o) };
-}
-
-let CRC_TABLE: Int32Array | null = null;
-function crc32js(b: Buffer): number {
-  if (!CRC_TABLE) {
-    CRC_TABLE = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      CRC_TABLE[n] = c;
-    }
-  }
-  let crc = -1;
-  for (let i = 0; i < b.length; i++) crc = CRC_TABLE[(crc ^ b[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ -1) >>> 0;
 }
