@@ -6,12 +6,11 @@ import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
+import { LineBuffer } from '../../../src/core/line-buffer.js';
 import type { Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseSize } from '../../../src/core/units.js';
 import type { FileSinkOptions } from './index.js';
-
-const NEWLINE = 0x0a;
 
 /** Errors that an operator can fix while the agent keeps running (a full disk, a wrong mode). */
 const RETRIABLE = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE']);
@@ -24,7 +23,7 @@ export class FileSink implements Sink {
   private compressing: Promise<void> = Promise.resolve();
   /** Only regular files rotate: never rename /dev/null or a named pipe. */
   private rotates = true;
-  private buffer = Buffer.allocUnsafe(1 << 20);
+  private readonly lines = new LineBuffer();
 
   constructor(
     @inject(TOKENS.PluginOptions) private readonly options: FileSinkOptions,
@@ -51,24 +50,21 @@ export class FileSink implements Sink {
    * one reused buffer: no joined batch string, no copy of it.
    */
   async write(batch: readonly SinkEvent[]): Promise<void> {
-    let used = 0;
+    const lines = this.lines;
+    lines.clear();
     for (const event of batch) {
-      const worstCase = event.line.length * 3 + 1;
-      if (used + worstCase > this.buffer.length) {
-        await this.append(used);
-        used = 0;
-        if (worstCase > this.buffer.length) this.buffer = Buffer.allocUnsafe(worstCase);
+      if (!lines.fits(event.line)) {
+        await this.append(lines.length);
+        lines.clear();
       }
-      const start = used;
-      used += this.buffer.write(event.line, used);
-      this.buffer[used++] = NEWLINE;
-      if (this.rotates && this.size + used > this.maxSize && this.size + start > 0) {
+      const start = lines.push(event.line);
+      if (this.rotates && this.size + lines.length > this.maxSize && this.size + start > 0) {
         await this.append(start);
         await this.rotate();
-        used = this.buffer.copy(this.buffer, 0, start, used);
+        lines.dropBefore(start);
       }
     }
-    await this.append(used);
+    await this.append(lines.length);
   }
 
   async close(): Promise<void> {
@@ -78,7 +74,7 @@ export class FileSink implements Sink {
   }
 
   /**
-   * Writes the first `length` bytes of the buffer. Synchronously, as pino does: a batch to a local
+   * Writes the first `length` bytes of the line buffer. Synchronously, as pino does: a batch to a local
    * file takes milliseconds, and its events then die young instead of outliving several garbage
    * collections while an asynchronous write is pending (at 100k events a cycle that halves the CPU).
    */
@@ -87,7 +83,7 @@ export class FileSink implements Sink {
     if (!this.handle) await this.open();
     try {
       let offset = 0;
-      while (offset < length) offset += writeSync(this.handle!.fd, this.buffer, offset, length - offset);
+      while (offset < length) offset += writeSync(this.handle!.fd, this.lines.bytes, offset, length - offset);
       if (this.options.fsync === 'batch') fsyncSync(this.handle!.fd);
     } catch (err) {
       // Cut off a partly written chunk, so that the retried batch does not follow a torn line.

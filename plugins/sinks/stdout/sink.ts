@@ -1,5 +1,6 @@
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
+import { LineBuffer } from '../../../src/core/line-buffer.js';
 import type { Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import type { StdoutSinkOptions } from './index.js';
@@ -20,21 +21,37 @@ function watchStdout(): void {
 
 @injectable()
 export class StdoutSink implements Sink {
+  private readonly lines = new LineBuffer();
+
   constructor(@inject(TOKENS.PluginOptions) private readonly options: StdoutSinkOptions) {
     watchStdout();
   }
 
   async write(batch: readonly SinkEvent[]): Promise<void> {
     if (stdoutGone) throw new SinkError(`stdout: ${stdoutGone.message}`, false);
-    let text = '';
-    for (const event of batch) text += (this.options.format === 'text' ? formatText(event.line) : event.line) + '\n';
+    const lines = this.lines;
+    const text = this.options.format === 'text';
+    lines.clear();
+    for (const event of batch) {
+      const line = text ? formatText(event.line) : event.line;
+      if (!lines.fits(line)) await this.writeOut();
+      lines.push(line);
+    }
+    await this.writeOut();
+  }
+
+  /** Writes the lines held and clears them once stdout is done with the buffer (a pipe may take it later). */
+  private async writeOut(): Promise<void> {
+    const lines = this.lines;
+    if (lines.length === 0) return;
     await new Promise<void>((resolve, reject) => {
-      process.stdout.write(text, (err) => {
+      process.stdout.write(lines.bytes.subarray(0, lines.length), (err) => {
         if (!err) return resolve();
         // A closed pipe (`netagent run | head`) will not come back.
         const code = (err as NodeJS.ErrnoException).code;
         reject(new SinkError(`stdout: ${err.message}`, code !== 'EPIPE', { cause: err }));
       });
     });
+    lines.clear();
   }
 }
