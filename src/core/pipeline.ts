@@ -41,6 +41,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** An error that repeats is logged at most this often. */
+const REPEATED_ERROR_LOG_MS = 60_000;
+
 export class SinkRunner {
   readonly accepts: (dataset: string) => boolean;
   private queue: StampedEvent[] = [];
@@ -53,6 +56,8 @@ export class SinkRunner {
   private readonly deadline = new AbortController();
   private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0, max_queued: 0 };
   private lastError: string | undefined;
+  /** The last dropped-batch error logged, and batches dropped for it since (a closed stdout fails every batch). */
+  private lastDropLog: { message: string; at: number; since: number } | null = null;
   private roomWaiters: (() => void)[] = [];
   /** Events handed to write() and not yet settled. */
   private inflight = 0;
@@ -143,6 +148,19 @@ export class SinkRunner {
       ...(this.lastError !== undefined ? { last_error: this.lastError } : {}),
       ...extra,
     };
+  }
+
+  /** Logs a dropped batch; the same error again at most once a minute, with the events dropped meanwhile. */
+  private logDroppedBatch(message: string, events: number): void {
+    const now = Date.now();
+    const last = this.lastDropLog;
+    if (last && last.message === message && now - last.at < REPEATED_ERROR_LOG_MS) {
+      last.since += events;
+      return;
+    }
+    const also = last && last.message === message && last.since > 0 ? { also_dropped_since_last_log: last.since } : {};
+    this.logger.error({ sink: this.id, events, err: message, ...also }, 'write failed, batch dropped');
+    this.lastDropLog = { message, at: now, since: 0 };
   }
 
   private wakeWorker(): void {
@@ -244,7 +262,7 @@ export class SinkRunner {
           if (err instanceof SinkError && !err.retriable) {
             this.counters.failed += batch.length;
             this.lastError = err.message;
-            this.logger.error({ sink: this.id, events: batch.length, err: err.message }, 'write failed, batch dropped');
+            this.logDroppedBatch(err.message, batch.length);
             settled = true;
           } else await retryAfterFailure('write', err);
         }
