@@ -12,7 +12,6 @@
  * https://kafka.apache.org/protocol#The_Messages_Produce
  */
 import { crc32c } from '@node-rs/crc32';
-import { writeUtf8 } from './bytes.js';
 
 /** What one record carries; strings are written as UTF-8. */
 export interface BatchRecord {
@@ -165,21 +164,34 @@ function writeRecords(records: readonly BatchRecord[], layout: RecordsLayout, bu
     if (keyBytes === null) o = writeVarint(buf, o, -1);
     else {
       o = writeVarint(buf, o, keyBytes.length);
-      o += keyBytes.copy(buf, o);
+      buf.set(keyBytes, o); // TypedArray.set: no per-call argument handling, unlike Buffer.copy
+      o += keyBytes.length;
     }
     o = writeVarint(buf, o, r.valueLength);
     const v = r.value;
     o += typeof v === 'string' ? writeUtf8(buf, o, v, r.valueLength) : v.copy(buf, o);
-    const names = r.headers ? Object.keys(r.headers) : [];
+    if (!r.headers) {
+      buf[o++] = 0; // no headers
+      continue;
+    }
+    const names = Object.keys(r.headers);
     o = writeVarint(buf, o, names.length);
     for (const name of names) {
       o = writeVarint(buf, o, Buffer.byteLength(name));
       o += buf.write(name, o);
-      const value = r.headers![name]!;
+      const value = r.headers[name]!;
       o = writeVarint(buf, o, Buffer.byteLength(value));
       o += buf.write(value, o);
     }
   }
+}
+
+/**
+ * Writes `s` as UTF-8 given its UTF-8 byte length. A string whose UTF-8 length equals its length is
+ * ASCII, which latin1 copies without transcoding: event lines nearly always are.
+ */
+function writeUtf8(buf: Buffer, offset: number, s: string, byteLength: number): number {
+  return byteLength === s.length ? buf.write(s, offset, 'latin1') : buf.write(s, offset);
 }
 
 /** Zig-zag varint (Kafka's signed varint) of a 32-bit integer. */

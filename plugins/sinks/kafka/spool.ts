@@ -28,7 +28,6 @@ import { once, EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { crc32c as crc32 } from '@node-rs/crc32';
-import { writeUtf8 } from './bytes.js';
 
 export interface SpoolRecord {
   readonly topic: string;
@@ -125,7 +124,7 @@ export class Spool {
   private writeSeg = 0;
   private writeSize = 0;
   private writeFd: fsp.FileHandle | null = null;
-  private frameBuf = Buffer.allocUnsafe(0);
+  private frameBuf: Buffer = Buffer.allocUnsafe(0);
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
   /** A background fdatasync failed: the next append reports it (and the one after tries again). */
@@ -236,7 +235,11 @@ export class Spool {
   private async appendLocked(records: readonly SpoolRecord[]): Promise<AppendResult> {
     if (this.closed) throw new Error('spool is closed');
     if (records.length === 0) return { accepted: 0, dropped: 0 };
-    const frames = frameLayout(records);
+    // Encoded first (sizes are known then), into one reused buffer: memory written again and again
+    // stays in the CPU caches, while filling a fresh one per batch costs several times more. Entries
+    // kept in memory hold the records' own values instead.
+    const frames = encodeFrames(records, this.frameBuf, BLOCK_HEADER);
+    this.frameBuf = frames.buf;
     let total = frames.total;
     let dropped = 0;
     let n = records.length;
@@ -262,20 +265,24 @@ export class Spool {
     if (n === 0) return { accepted: 0, dropped };
     const blockBytes = BLOCK_HEADER + total;
     if (this.writeSize > 0 && this.writeSize + blockBytes > this.segmentBytes) await this.rotate();
-    // One buffer, reused: memory written again and again stays in the CPU caches (a fresh one per batch
-    // costs several times more to fill). Entries kept in memory hold the records' own values instead.
-    if (this.frameBuf.length < blockBytes) this.frameBuf = Buffer.allocUnsafe(Math.max(blockBytes, 2 * this.frameBuf.length));
     const buf = this.frameBuf.subarray(0, blockBytes);
-    encodeFrames(records, n, frames, buf, BLOCK_HEADER);
     buf.writeUInt32LE(total, 0);
     buf.writeUInt32LE(crc32(buf.subarray(BLOCK_HEADER)), 4);
     const fd = this.writeFd!;
-    let written = 0;
-    while (written < buf.length) {
-      const r = await fd.write(buf, written, buf.length - written, null);
-      written += r.bytesWritten;
+    if (this.syncFailure) {
+      // The last background flush failed: flush now, before adding to it; if that fails too, the
+      // caller retries later (nothing of this batch was written).
+      await fd.datasync();
+      this.syncFailure = null;
     }
-    if (this.syncFailure) throw this.syncFailure;
+    let written = 0;
+    try {
+      while (written < buf.length) written += (await fd.write(buf, written, buf.length - written, null)).bytesWritten;
+    } catch (e) {
+      // Cut off a partly written block (a full disk), so that the next one does not follow a torn one.
+      if (written > 0) await fd.truncate(this.writeSize).catch(() => {});
+      throw e;
+    }
     if (this.opts.fsync === 'batch') await fd.datasync();
     else if (this.opts.fsync === 'interval') this.scheduleSync();
     const seg = this.writeSeg;
@@ -528,16 +535,19 @@ export class Spool {
     }
     const buf = Buffer.allocUnsafe(c.end - c.start);
     const { bytesRead } = await fd.read(buf, 0, buf.length, c.start);
-    const entries: SpoolEntry[] = [];
-    let off = 0;
+    const frames = decodeFrames(buf, 0, bytesRead);
+    if (!frames) throw new Error(`spool segment ${c.seg} damaged at ${c.start}`);
     this.memBytes += c.bytes;
-    while (off + FRAME_HEADER <= bytesRead) {
-      const len = buf.readUInt32LE(off);
-      const frame = buf.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len);
-      const r = decodePayload(frame);
-      off += FRAME_HEADER + len;
-      entries.push({ ...r, valueLength: r.value.length, seg: c.seg, end: c.start + off, bytes: FRAME_HEADER + len });
-    }
+    const entries = frames.map(({ record: r, at, bytes }): SpoolEntry => ({
+      topic: r.topic,
+      key: r.key,
+      headers: r.headers,
+      value: r.value,
+      valueLength: r.value.length,
+      seg: c.seg,
+      end: c.start + at + bytes,
+      bytes,
+    }));
     if (entries.length !== c.count) throw new Error(`spool segment ${c.seg} changed under us at ${c.start}`);
     c.entries = entries;
     return entries;
@@ -556,7 +566,7 @@ export class Spool {
     while (off + BLOCK_HEADER <= data.length) {
       const blockEnd = off + BLOCK_HEADER + data.readUInt32LE(off);
       if (blockEnd > data.length || crc32(data.subarray(off + BLOCK_HEADER, blockEnd)) !== data.readUInt32LE(off + 4)) break;
-      const records = decodeBlock(data, off + BLOCK_HEADER, blockEnd);
+      const records = decodeFrames(data, off + BLOCK_HEADER, blockEnd);
       if (!records) break; // a valid CRC over records we cannot read: not written by this spool
       let chunk: Chunk | null = null;
       for (const { record: r, at, bytes } of records) {
@@ -594,7 +604,6 @@ export class Spool {
       this.syncing = (async () => {
         try {
           await fd?.datasync();
-          this.syncFailure = null;
         } catch (e) {
           this.syncFailure = e as Error;
         }
@@ -722,39 +731,51 @@ function fit(sizes: Int32Array, room: number): { n: number; total: number } {
   return { n, total };
 }
 
-interface FrameLayout {
+interface EncodedFrames {
+  /** The buffer holding the frames (the one given, or a bigger one). */
+  buf: Buffer;
   /** Bytes of each record's frame (header included), and of all. */
   sizes: Int32Array;
   total: number;
   /** Bytes of each record's value. */
   valueLens: Int32Array;
-  /** Each record's payload before its value (version, topic, key, headers), encoded. */
-  metas: Buffer[];
 }
 
 /**
- * Byte lengths first, so that a batch is encoded into one buffer of its final size. Records of a batch
- * mostly share their topic, key and headers: those are encoded once per run of equal ones.
+ * Encodes each record's frame into buf from `offset` on, growing it when needed. Records of a batch
+ * mostly share their topic, key and headers: those are encoded once per run of equal ones. Values are
+ * written without measuring them first (which would read each string twice): room for the worst case,
+ * three bytes per UTF-16 unit, is made instead.
  */
-function frameLayout(records: readonly SpoolRecord[]): FrameLayout {
+function encodeFrames(records: readonly SpoolRecord[], buf: Buffer, offset: number): EncodedFrames {
   const n = records.length;
   const sizes = new Int32Array(n);
   const valueLens = new Int32Array(n);
-  const metas: Buffer[] = new Array(n);
-  let total = 0;
   let prev: SpoolRecord | null = null;
   let meta: Buffer = Buffer.alloc(0);
+  let o = offset;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     if (!prev || r.topic !== prev.topic || r.key !== prev.key || r.headers !== prev.headers) meta = encodeMetadata(r);
     prev = r;
-    const valueLen = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+    const v = r.value;
+    const worst = FRAME_HEADER + meta.length + (typeof v === 'string' ? 3 * v.length : v.length);
+    if (o + worst > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, o + worst));
+      buf.copy(bigger, 0, 0, o);
+      buf = bigger;
+    }
+    const start = o;
+    o += FRAME_HEADER;
+    buf.set(meta, o); // TypedArray.set: no per-call argument handling, unlike Buffer.copy
+    o += meta.length;
+    const valueLen = typeof v === 'string' ? buf.write(v, o) : v.copy(buf, o);
+    o += valueLen;
+    buf.writeUInt32LE(o - start - FRAME_HEADER, start);
+    sizes[i] = o - start;
     valueLens[i] = valueLen;
-    metas[i] = meta;
-    sizes[i] = FRAME_HEADER + meta.length + valueLen;
-    total += sizes[i]!;
   }
-  return { sizes, total, valueLens, metas };
+  return { buf, sizes, total: o - offset, valueLens };
 }
 
 /** A payload's part before the value: u8 version=1, topic, key, headers. */
@@ -781,41 +802,57 @@ function encodeMetadata(r: SpoolRecord): Buffer {
   return buf;
 }
 
-/** Writes the frames of the first n records into buf from `offset` on (sized by frameLayout). */
-function encodeFrames(records: readonly SpoolRecord[], n: number, layout: FrameLayout, buf: Buffer, offset: number): void {
-  let o = offset;
-  for (let i = 0; i < n; i++) {
-    o = buf.writeUInt32LE(layout.sizes[i]! - FRAME_HEADER, o);
-    o += layout.metas[i]!.copy(buf, o);
-    const v = records[i]!.value;
-    o += typeof v === 'string' ? writeUtf8(buf, o, v, layout.valueLens[i]!) : v.copy(buf, o);
-  }
-}
-
 function writeString16(buf: Buffer, o: number, s: string): number {
   const len = buf.write(s, o + 2);
   buf.writeUInt16LE(len, o);
   return o + 2 + len;
 }
 
-/** The records of a block's frames with where each frame starts and its size; null if any is unreadable. */
-function decodeBlock(data: Buffer, from: number, to: number): { record: SpoolRecord & { value: Buffer }; at: number; bytes: number }[] | null {
-  const out = [];
+interface DecodedFrame {
+  readonly record: SpoolRecord & { readonly value: Buffer };
+  /** Where the frame starts, and its size (header included). */
+  readonly at: number;
+  readonly bytes: number;
+}
+
+/**
+ * The records of the frames in data[from, to); null if any is unreadable. Values are views into data.
+ * A record whose topic, key and headers are bytewise those of the record before shares its decoded
+ * strings: a batch's records mostly do, and decoding them is most of the cost.
+ */
+function decodeFrames(data: Buffer, from: number, to: number): DecodedFrame[] | null {
+  const out: DecodedFrame[] = [];
+  let prev: { start: number; end: number; meta: Metadata } | null = null;
   for (let at = from; at < to; ) {
     const bytes = FRAME_HEADER + data.readUInt32LE(at);
-    if (at + bytes > to) return null;
+    const start = at + FRAME_HEADER;
+    const end = at + bytes;
+    if (end > to) return null;
+    const same = prev !== null && start + prev.meta.length <= end && data.compare(data, prev.start, prev.end, start, start + prev.meta.length) === 0;
+    let meta: Metadata;
     try {
-      out.push({ record: decodePayload(data.subarray(at + FRAME_HEADER, at + bytes)), at, bytes });
+      meta = same ? prev!.meta : decodeMetadata(data, start, end);
     } catch {
       return null;
     }
-    at += bytes;
+    prev = { start, end: start + meta.length, meta };
+    out.push({ record: { topic: meta.topic, key: meta.key, headers: meta.headers, value: data.subarray(start + meta.length, end) }, at, bytes });
+    at = end;
   }
   return out;
 }
 
-function decodePayload(p: Buffer): SpoolRecord & { value: Buffer } {
-  let o = 0;
+interface Metadata {
+  topic: string;
+  key: string | null;
+  headers: Record<string, string> | null;
+  /** Bytes of the encoded metadata (where the value starts). */
+  length: number;
+}
+
+/** The metadata at the start of the payload p[from, end): version, topic, key, headers. */
+function decodeMetadata(p: Buffer, from: number, end: number): Metadata {
+  let o = from;
   if (p[o++] !== 1) throw new Error('unknown spool record version');
   const topicLen = p.readUInt16LE(o);
   o += 2;
@@ -844,6 +881,6 @@ function decodePayload(p: Buffer): SpoolRecord & { value: Buffer } {
       o += vl;
     }
   }
-  if (o > p.length) throw new Error('truncated spool record');
-  return { topic, key, headers, value: p.subarray(o) };
+  if (o > end) throw new Error('truncated spool record');
+  return { topic, key, headers, length: o - from };
 }
