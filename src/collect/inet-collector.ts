@@ -33,6 +33,7 @@ import {
 } from './inet-sockets.js';
 import { JsonStrings } from './json-strings.js';
 import { MalformedTally } from './malformed.js';
+import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
 import { withViewFields } from './view-fields.js';
@@ -92,11 +93,12 @@ export class InetSocketCollector implements Collector {
     for (const view of await this.procfs.netViews()) {
       if (ctx.signal.aborted) return;
       const perFamily: Record<string, Record<string, number>> = {};
+      const empty = await this.emptyFamilies(view);
       for (const [family, suffix] of FAMILIES) {
         if (!families.includes(family)) continue;
         if (ctx.signal.aborted) return;
         const file = this.transport + suffix;
-        const counts = await this.readFile(ctx, view, file, family === 'ipv6');
+        const counts = empty.has(family) ? new Float64Array(256) : await this.readFile(ctx, view, file, family === 'ipv6');
         if (counts && summary) perFamily[family] = this.stateCounts(counts);
       }
       if (summary) this.emitSummary(ctx, view, perFamily);
@@ -105,6 +107,28 @@ export class InetSocketCollector implements Collector {
 
   async close(): Promise<void> {
     // Caches go with the instance.
+  }
+
+  /**
+   * The families whose socket table the kernel's own totals (net/sockstat, sockstat6) show empty, so
+   * that it need not be read: the kernel makes /proc/net/tcp6 by walking every TCP socket of the
+   * namespace, IPv4 ones included (~25 ms at 100k sockets), to print none. TCP: no socket in use and
+   * none in TIME_WAIT (which `inuse` leaves out and `tw` counts for both families together); UDP: none
+   * in use. Totals that are missing or unreadable mean: read the table.
+   */
+  private async emptyFamilies(view: NetView): Promise<Set<string>> {
+    const empty = new Set<string>();
+    const totals: SockstatTotals = {};
+    for (const file of ['sockstat', 'sockstat6']) {
+      const buf = await this.procfs.readNet(view, file);
+      if (buf) parseSockstat(buf.toString('latin1'), totals);
+    }
+    for (const [family, suffix] of FAMILIES) {
+      if (totals[this.transport + suffix]?.inuse !== 0) continue;
+      if (this.transport === 'tcp' && totals.tcp?.tw !== 0) continue;
+      empty.add(family);
+    }
+    return empty;
   }
 
   /** Reads one file; returns the per-state counts (Float64Array by state number) or null when absent. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { counterToNumber, CounterTracker, type CounterValue } from '../../../src/collect/counter-delta.js';
+import { parseSockstat, type SockstatTotals } from '../../../src/collect/sockstat.js';
 import { viewKey, withViewFields } from '../../../src/collect/view-fields.js';
 import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
@@ -8,8 +9,7 @@ import type { NetView, ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import type { SnmpOptions } from './index.js';
 import {
-  GAUGE_COUNTERS, NSTAT_NON_COUNTERS, parseNameValue, parseSnmpTable, parseSockstat, type ParsedCounters,
-  type SockstatTotals,
+  GAUGE_COUNTERS, NSTAT_NON_COUNTERS, parseNameValue, parseSnmpTable, type ParsedCounters,
 } from './parse-snmp.js';
 
 /** The files nstat reads, in its parse style. */

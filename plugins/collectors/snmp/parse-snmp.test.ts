@@ -8,7 +8,8 @@ import { fixtureProcFs, silentLogger } from '../../../test/helpers/view-procfs.j
 import { SnmpCollector } from './collector.js';
 import type { SnmpOptions } from './index.js';
 import { netstatSKeyValues, nstatCounters } from './oracle.test-util.js';
-import { NSTAT_NON_COUNTERS, parseNameValue, parseSnmpTable, parseSockstat } from './parse-snmp.js';
+import { parseSockstat } from '../../../src/collect/sockstat.js';
+import { NSTAT_NON_COUNTERS, parseNameValue, parseSnmpTable } from './parse-snmp.js';
 
 const td = (f: string) => fileURLToPath(new URL(`./testdata/${f}`, import.meta.url));
 const text = (f: string) => readFileSync(td(f), 'latin1');
