@@ -25,8 +25,24 @@ async function importPackage<T>(name: string): Promise<T> {
   return (mod.default && typeof mod.default === 'object' ? { ...mod, ...mod.default } : mod) as T;
 }
 
-/** The compressor for `name`; null for none. */
-export async function loadCompressor(name: CompressionName): Promise<Compressor | null> {
+/**
+ * The compressor for `name` (null for none), made once per process: a second `init()` of the zstd
+ * WebAssembly module re-instantiates it under the first one's feet (its compress() then returns
+ * garbage), and every sink instance shares the codec anyway.
+ */
+export function loadCompressor(name: CompressionName): Promise<Compressor | null> {
+  let c = compressors.get(name);
+  if (!c) {
+    c = makeCompressor(name);
+    compressors.set(name, c);
+    c.catch(() => compressors.delete(name)); // a failed load may be retried
+  }
+  return c;
+}
+
+const compressors = new Map<CompressionName, Promise<Compressor | null>>();
+
+async function makeCompressor(name: CompressionName): Promise<Compressor | null> {
   switch (name) {
     case 'none':
       return null;

@@ -75,7 +75,9 @@ function spawnSpoolingChild(sinkJs: string, options: Record<string, unknown>, en
 
 describe('kafka sink: roundtrip', () => {
   for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
-    it(`delivers every event with key and headers (compression ${compression})`, async () => {
+    // Twice, by two sink instances one after the other: a config reload opens the sinks again, and
+    // the second instance must not disturb the codec the first one loaded.
+    it.each([1, 2])(`delivers every event with key and headers (compression ${compression}, instance %i)`, async () => {
       const base = uniqueTopic(`rt-${compression}`);
       const { s } = sink({
         topic: `${base}.{{event.dataset}}`,
@@ -83,15 +85,15 @@ describe('kafka sink: roundtrip', () => {
         headers: { dataset: '{{event.dataset}}', seq: '{{event.sequence}}', fixed: 'netagent' },
       });
       await s.open();
-      const tcp = makeEvents(1, 300, 'tcp.socket');
-      const udp = makeEvents(301, 200, 'udp.socket');
-      await s.write(tcp.slice(0, 150));
+      const tcp = makeEvents(1, 3000, 'tcp.socket');
+      const udp = makeEvents(3001, 200, 'udp.socket');
+      await s.write(tcp.slice(0, 1500));
       await s.write(udp);
-      await s.write(tcp.slice(150));
-      await waitFor(() => s.stats().delivered === 500, 20_000, 'delivery');
+      await s.write(tcp.slice(1500));
+      await waitFor(() => s.stats().delivered === 3200, 20_000, 'delivery');
       await s.close();
       const st = s.stats();
-      expect(st).toMatchObject({ delivered: 500, dropped: 0, duplicates: 0, queue_depth: 0, spool_bytes: 0 });
+      expect(st).toMatchObject({ delivered: 3200, dropped: 0, duplicates: 0, queue_depth: 0, spool_bytes: 0 });
       for (const [ds, evs] of [['tcp.socket', tcp], ['udp.socket', udp]] as const) {
         const msgs = await readTopic(`${base}.${ds}`, { expected: evs.length });
         expect(msgs.map((m) => m.value)).toEqual(evs.map((e) => e.line));
