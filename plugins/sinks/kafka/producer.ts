@@ -125,7 +125,7 @@ export class BatchProducer {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
-      await this.sendLocked(records);
+      await this.encodeAndProduce(records);
     } catch (e) {
       // Leaders may have moved or partitions changed: look again before the next attempt.
       this.metadataStale = true;
@@ -134,7 +134,7 @@ export class BatchProducer {
     }
   }
 
-  private async sendLocked(records: readonly OutgoingRecord[]): Promise<void> {
+  private async encodeAndProduce(records: readonly OutgoingRecord[]): Promise<void> {
     const topics = [...new Set(records.map((r) => r.topic))];
     await this.cluster.addMultipleTargetTopics(topics);
     if (this.metadataStale) {
@@ -153,26 +153,25 @@ export class BatchProducer {
     records: readonly OutgoingRecord[],
     identity?: (topic: string, partition: number, count: number) => ProducerIdentity,
   ): Promise<EncodedPartition[]> {
-    const byTopic = new Map<string, Map<number, OutgoingRecord[]>>();
+    type TopicGroup = { partitionOf: (key: string | null) => number; partitions: Map<number, OutgoingRecord[]> };
+    const byTopic = new Map<string, TopicGroup>();
     let topic: string | null = null;
-    let partitions!: Map<number, OutgoingRecord[]>;
-    let partitionOf!: (key: string | null) => number;
+    let group!: TopicGroup;
     for (const r of records) {
       if (r.topic !== topic) {
         topic = r.topic;
-        let p = byTopic.get(topic);
-        if (!p) byTopic.set(topic, (p = new Map()));
-        partitions = p;
-        partitionOf = this.partitioner(topic);
+        let g = byTopic.get(topic);
+        if (!g) byTopic.set(topic, (g = { partitionOf: this.partitioner(topic), partitions: new Map() }));
+        group = g;
       }
-      const partition = partitionOf(r.key);
-      let list = partitions.get(partition);
-      if (!list) partitions.set(partition, (list = []));
+      const partition = group.partitionOf(r.key);
+      let list = group.partitions.get(partition);
+      if (!list) group.partitions.set(partition, (list = []));
       list.push(r);
     }
     const now = Date.now();
     const encoded: Promise<EncodedPartition>[] = [];
-    for (const [t, parts] of byTopic) {
+    for (const [t, { partitions: parts }] of byTopic) {
       for (const [partition, list] of parts) {
         const id = identity?.(t, partition, list.length) ?? NOT_IDEMPOTENT;
         encoded.push(encodeRecordBatch(list, now, this.settings.compressor, id).then((batch) => ({ topic: t, partition, batch })));

@@ -18,8 +18,8 @@
  * the process (the data is in the kernel's page cache). Against power loss, `fsync` decides: `batch`
  * fdatasyncs before append() resolves, `interval` in the background at most once per interval (what a
  * power loss may then lose, like the events still in the pipeline's memory queue), `never` leaves it to
- * the kernel. One CRC per block, not per record: a CRC costs little per byte but much per
- * call. Segments before the commit position are deleted. A torn block at the end of the last segment
+ * the kernel. One CRC per block, not per record: a CRC call costs more than the bytes it covers.
+ * Segments before the commit position are deleted. A torn block at the end of the last segment
  * (power loss mid-write) is cut off at recovery; records are otherwise delivered exactly as written.
  *
  * Only one batch is taken for sending at a time (take/ack/release), always from the head.
@@ -109,7 +109,6 @@ const BLOCK_HEADER = 8;
 const FRAME_HEADER = 4;
 const CURSOR_SIZE = 64;
 const RECOVERY_CHUNK = 1000;
-
 
 export class Spool {
   private readonly segmentBytes: number;
