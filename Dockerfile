@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
+# bin/: the build's warm-up run (scripts/code-cache.mjs) starts the CLI as users do.
+COPY bin ./bin
 COPY src ./src
 COPY plugins ./plugins
 RUN npm run build \

@@ -30,7 +30,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench/sockets.mjs needs root (it creates a network namespace)');
   process.exit(2);
 }
-if (!existsSync(join(root, 'dist/bundle/main.js'))) {
+if (!existsSync(join(root, 'dist/bundle/main.cjs'))) {
   console.error('run `npm run build` first (the benchmark measures dist/)');
   process.exit(2);
 }

@@ -1,8 +1,9 @@
 /** The CLI end to end, as users run it: bin/netagent in a child process. */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, FIXTURE_PLUGINS, netagent, ROOT, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
+import { BIN, exited, FIXTURE_PLUGINS, netagent, ROOT, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
 
 const burstPlugin = `plugins:\n  - path: ${FIXTURE_PLUGINS}/burst.js\n`;
 
@@ -26,6 +27,21 @@ describe('netagent CLI', () => {
     expect(described.stdout).toContain('path  (string, required)');
     expect(described.stdout).toContain('Sample:');
     expect(netagent(['describe', 'nope']).status).toBe(2);
+  });
+
+  it("starts from the build's V8 code cache, and without it when V8 rejects it", () => {
+    // `npm run build` made dist/bundle/main.cjs.cache under this very Node.
+    const cached = netagent(['--version'], { env: { NETAGENT_DEBUG: '1' } });
+    expect(cached.stderr).toContain('netagent: code cache accepted');
+    expect(cached.status).toBe(0);
+    // A V8 flag the cache was not made with: V8 rejects it, and the CLI compiles from source.
+    const r = spawnSync(process.execPath, ['--no-lazy-feedback-allocation', BIN, '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, NETAGENT_DEBUG: '1' },
+    });
+    expect(r.stderr).toContain('netagent: code cache rejected');
+    expect(r.stdout.trim()).toBe(cached.stdout.trim());
+    expect(r.status).toBe(0);
   });
 
   it('validate: exit 78, one FILE:LINE:COL line per problem, no stack trace', () => {

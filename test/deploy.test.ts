@@ -120,8 +120,8 @@ describe('Dockerfile', () => {
     const buildIdx = build.body.findIndex((i) => i.op === 'RUN' && i.args.includes('npm run build'));
     const copied = build.body.slice(0, buildIdx).filter((i) => i.op === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     for (const s of scripts) expect(copied.some((c) => s === c || s.startsWith(c.replace(/\/?$/, '/'))), s).toBe(true);
-    // tsc's inputs too.
-    for (const need of ['src', 'plugins', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']) {
+    // tsc's inputs too, and bin/, which scripts/code-cache.mjs runs.
+    for (const need of ['src', 'plugins', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'bin']) {
       expect(build.body.some((i) => i.op === 'COPY' && i.args.split(/\s+/).includes(need)), need).toBe(true);
     }
   });

@@ -30,7 +30,7 @@ let zoo: SocketZoo;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(fileURLToPath(new URL('../dist/bundle/main.js', import.meta.url)))) {
+  if (!existsSync(fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url)))) {
     throw new Error('netagent is not built: run `npm run build` (npm test does it)');
   }
   ns = NetNamespace.create('nae2e');

@@ -7,6 +7,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kind } from '@sinclair/typebox';
 import { injectAll, injectable } from 'tsyringe';
+import { publishAgentApi } from './agent-api.js';
+import { importModule } from './import-module.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import type { PluginManifest } from './plugin.js';
 import { TOKENS } from './tokens.js';
@@ -55,7 +57,7 @@ let apiHooksRegistered = false;
 function resolveNetagentToThisAgent(): void {
   if (apiHooksRegistered) return;
   apiHooksRegistered = true;
-  const apiUrl = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'bundle', 'api.js')).href;
+  const apiUrl = publishAgentApi();
   register(pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'core', 'plugin-api-hooks.js')).href, { data: { apiUrl } });
 }
 
@@ -84,7 +86,7 @@ export async function importPluginManifests(
   } else {
     throw new Error('needs `path` or `package`');
   }
-  const mod = (await import(specifier)) as { default?: unknown; plugins?: unknown };
+  const mod = await importModule<{ default?: unknown; plugins?: unknown }>(specifier);
   const exported = mod.plugins ?? mod.default;
   const list = Array.isArray(exported) ? exported : [exported];
   for (const candidate of list) {

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { CollectorPlan } from './config/load.js';
+import { importModule } from './import-module.js';
 import type { Collector, CollectContext } from './plugin.js';
 
 export interface CollectorStats {
@@ -136,7 +137,7 @@ export class Scheduler {
   /** Runs every collector at once (so a newcomer sees events within a second), then on schedule. */
   async start(): Promise<void> {
     const hasCron = this.runners.some((r) => r.plan.trigger.kind === 'cron');
-    const cron = hasCron ? await import('cron') : undefined;
+    const cron = hasCron ? await importModule<typeof import('cron')>('cron') : undefined;
     for (const runner of this.runners) {
       runner.tick();
       const { trigger, jitterMs } = runner.plan;

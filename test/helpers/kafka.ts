@@ -192,6 +192,7 @@ export async function buildSinkForChild(): Promise<string> {
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
       .map((f) => `plugins/sinks/kafka/${f}`),
     'src/core/errors.ts',
+    'src/core/import-module.ts',
     'src/core/plugin.ts',
     'src/core/tokens.ts',
     'src/core/units.ts',

@@ -7,6 +7,7 @@
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
+import { importModule } from '../../../src/core/import-module.js';
 import type { Compressor } from './record-batch.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -20,7 +21,7 @@ const ATTRIBUTE = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
  * which survives bundling.
  */
 async function importPackage<T>(name: string): Promise<T> {
-  const mod = (await import(/* @vite-ignore */ name)) as { default?: unknown };
+  const mod = await importModule<{ default?: unknown }>(name);
   // CommonJS packages: Node's ESM interop may expose some exports only on `default`.
   return (mod.default && typeof mod.default === 'object' ? { ...mod, ...mod.default } : mod) as T;
 }

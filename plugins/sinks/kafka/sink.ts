@@ -17,6 +17,7 @@ import type { Admin, Kafka, SASLOptions, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
+import { importModule } from '../../../src/core/import-module.js';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
@@ -119,7 +120,7 @@ export class KafkaSink implements Sink {
     // Everything that can fail for a config reason comes first, before the spool holds files: the
     // pipeline retries a failed open(), and each retry would otherwise leave a spool open behind.
     // kafkajs is CommonJS: under plain Node ESM some exports exist only on `default`.
-    const mod = (await import('kafkajs')) as KafkaJs & { default?: KafkaJs };
+    const mod = await importModule<KafkaJs & { default?: KafkaJs }>('kafkajs');
     this.kjs = mod.default ?? mod;
     const compressor = await loadCompressor(o.compression as CompressionName);
     const sasl = this.saslConfig(); // fails early on a missing password source

@@ -9,6 +9,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import type { DependencyContainer } from 'tsyringe';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { importModule } from '../import-module.js';
 import type { CollectorManifest, PluginManifest, SinkManifest } from '../plugin.js';
 import { importPluginManifests, PluginRegistry } from '../registry.js';
 import { TOKENS } from '../tokens.js';
@@ -269,7 +270,7 @@ function editDistance(a: string, b: string): number {
 async function checkCronExpressions(doc: ConfigDocument, raw: RawConfig, problems: ConfigProblem[]) {
   const crons = raw.collectors.flatMap((c, index) => (!unusable(c) && typeof c.schedule === 'string' ? [{ index, expression: c.schedule }] : []));
   if (crons.length === 0) return;
-  const { validateCronExpression } = await import('cron');
+  const { validateCronExpression } = await importModule<typeof import('cron')>('cron');
   for (const { index, expression } of crons) {
     const result = validateCronExpression(expression);
     if (!result.valid) {
