@@ -1,8 +1,8 @@
 /**
- * Event lines encoded into one reused buffer, for the sinks that write bytes (stdout, file). A
+ * Event lines copied into one reused buffer, for the sinks that write bytes (stdout, file). A
  * batch joined into one string instead costs a flatten of a thousand-piece rope, a UTF-8 copy
  * and a fresh half-megabyte Buffer per batch, which malloc maps and unmaps: page faults that at
- * 100k events cost more than the copying.
+ * 100k events cost more than the copying. A line is text, or already UTF-8 (SinkEvent.bytes).
  */
 const NEWLINE = 0x0a;
 
@@ -17,16 +17,20 @@ export class LineBuffer {
   }
 
   /** Whether `line` and its newline surely fit after what is held (else write out and clear() first). */
-  fits(line: string): boolean {
-    return this.length + line.length * 3 + 1 <= this.buffer.length;
+  fits(line: string | Uint8Array): boolean {
+    return this.length + mostBytes(line) <= this.buffer.length;
   }
 
   /** Appends `line` and a newline; returns where the line starts. A line longer than the buffer gets a bigger one, when empty. */
-  push(line: string): number {
-    const worstCase = line.length * 3 + 1;
-    if (this.length === 0 && worstCase > this.buffer.length) this.buffer = Buffer.allocUnsafe(worstCase);
+  push(line: string | Uint8Array): number {
+    const most = mostBytes(line);
+    if (this.length === 0 && most > this.buffer.length) this.buffer = Buffer.allocUnsafe(most);
     const start = this.length;
-    this.length += this.buffer.write(line, start);
+    if (typeof line === 'string') this.length += this.buffer.write(line, start);
+    else {
+      this.buffer.set(line, start);
+      this.length += line.length;
+    }
     this.buffer[this.length++] = NEWLINE;
     return start;
   }
@@ -39,4 +43,9 @@ export class LineBuffer {
   clear(): void {
     this.length = 0;
   }
+}
+
+/** The most bytes a line and its newline take: a UTF-16 unit is at most 3 bytes of UTF-8. */
+function mostBytes(line: string | Uint8Array): number {
+  return (typeof line === 'string' ? line.length * 3 : line.length) + 1;
 }

@@ -85,6 +85,12 @@ export interface SinkEvent {
   readonly sequence: number;
   /** The whole event as a JSON object on one line, without the trailing newline. */
   readonly line: string;
+  /**
+   * The same line as UTF-8 bytes, what a sink writing bytes should take (`line` decodes them). A
+   * view into a block of many events' lines: holding it keeps the block in memory, so a sink that
+   * keeps lines beyond write() copies them (`Buffer.from(event.bytes)`) or keeps `line`.
+   */
+  readonly bytes: Buffer;
   /** Any field of the whole event by dotted path (`host.name`, `event.dataset`, `source.port`). */
   field(path: string): unknown;
 }

@@ -91,6 +91,7 @@ export function makeEvent(sequence: number, dataset = 'tcp.socket', extra: Recor
     dataset,
     sequence,
     line,
+    bytes: Buffer.from(line),
     field(p: string) {
       let cur: unknown = obj;
       for (const part of p.split('.')) {

@@ -19,7 +19,8 @@ function sink(options: Partial<FileSinkOptions> & { path: string }): FileSink {
 function events(from: number, count: number, pad = 0): SinkEvent[] {
   return Array.from({ length: count }, (_, i) => {
     const sequence = from + i;
-    return { dataset: 't', sequence, line: JSON.stringify({ sequence, pad: 'x'.repeat(pad) }), field: () => undefined };
+    const line = JSON.stringify({ sequence, pad: 'x'.repeat(pad) });
+    return { dataset: 't', sequence, line, bytes: Buffer.from(line), field: () => undefined };
   });
 }
 

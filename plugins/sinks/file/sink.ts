@@ -46,18 +46,19 @@ export class FileSink implements Sink {
 
   /**
    * Writes whole lines only, and rotates between lines so that no file grows past max_size
-   * (a single line longer than max_size gets a file of its own). Lines are encoded straight into
+   * (a single line longer than max_size gets a file of its own). Lines are copied straight into
    * one reused buffer: no joined batch string, no copy of it.
    */
   async write(batch: readonly SinkEvent[]): Promise<void> {
     const lines = this.lines;
     lines.clear();
     for (const event of batch) {
-      if (!lines.fits(event.line)) {
+      const line = event.bytes;
+      if (!lines.fits(line)) {
         await this.append(lines.length);
         lines.clear();
       }
-      const start = lines.push(event.line);
+      const start = lines.push(line);
       if (this.rotates && this.size + lines.length > this.maxSize && this.size + start > 0) {
         await this.append(start);
         await this.rotate();

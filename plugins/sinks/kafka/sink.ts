@@ -177,7 +177,7 @@ export class KafkaSink implements Sink {
       }
       const raw = this.topicT(e);
       if (raw !== rawTopic) topic = sanitizeTopic((rawTopic = raw));
-      records[i] = { topic, key: this.keyT ? this.keyT(e) : null, headers, value: e.line };
+      records[i] = { topic, key: this.keyT ? this.keyT(e) : null, headers, value: Buffer.from(e.bytes) };
     }
     try {
       const r = await this.spool.append(records);

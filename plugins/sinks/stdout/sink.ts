@@ -33,7 +33,7 @@ export class StdoutSink implements Sink {
     const text = this.options.format === 'text';
     lines.clear();
     for (const event of batch) {
-      const line = text ? formatText(event.line) : event.line;
+      const line = text ? formatText(event.line) : event.bytes;
       if (!lines.fits(line)) await this.writeOut();
       lines.push(line);
     }

@@ -24,6 +24,7 @@ function event(sequence) {
     dataset: 'tcp.socket',
     sequence,
     line,
+    bytes: Buffer.from(line),
     field(p) {
       let cur = obj;
       for (const part of p.split('.')) cur = cur?.[part];
