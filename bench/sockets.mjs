@@ -4,7 +4,8 @@
 // measures, in that namespace, the CPU (user+sys, from wait4) of `ss -tan`, `ss -tanp`,
 // `netstat -tan`, `cat /proc/net/tcp`, and of netagent: CPU per cycle of a running agent
 // (`netagent run`, events to a file sink on /dev/null, cycles counted from its agent.stats) with
-// its RSS after 10 and after --cycles cycles, and whole `netagent once` processes.
+// its RSS after 10 and after --cycles cycles, and whole `netagent once` processes, each taking
+// turns with the tool it is compared with.
 // Needs root, iproute2, net-tools, python3 and a build (`npm run build`).
 //
 // usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 100]
@@ -64,20 +65,23 @@ print("ready", len(keep), flush=True)
 time.sleep(86400)
 `;
 
-// Runs a command REPS times with stdout to /dev/null; prints the rusage of each run (wait4).
+// Runs each of the commands (a JSON list) REPS times, taking turns, with stdout to /dev/null;
+// prints the rusage of each run (wait4) per command. Taking turns gives commands compared with
+// each other the same moments of a shared machine, whose speed drifts over minutes.
 const MEASURE = `
 import os, sys, json, time
-reps = int(sys.argv[1]); cmd = sys.argv[2:]
-out = []
+reps = int(sys.argv[1]); cmds = json.loads(sys.argv[2])
+out = [[] for _ in cmds]
 for _ in range(reps):
-    t0 = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        fd = os.open("/dev/null", os.O_WRONLY); os.dup2(fd, 1)
-        os.execvp(cmd[0], cmd)
-    _, status, ru = os.wait4(pid, 0)
-    out.append({"cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
-                "wall": time.monotonic() - t0, "maxrss_mib": ru.ru_maxrss / 1024, "status": status})
+    for i, cmd in enumerate(cmds):
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            fd = os.open("/dev/null", os.O_WRONLY); os.dup2(fd, 1)
+            os.execvp(cmd[0], cmd)
+        _, status, ru = os.wait4(pid, 0)
+        out[i].append({"cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
+                       "wall": time.monotonic() - t0, "maxrss_mib": ru.ru_maxrss / 1024, "status": status})
 print(json.dumps(out))
 `;
 
@@ -139,15 +143,20 @@ async function startLoad() {
   await Promise.all(ready);
 }
 
-function measure(cmd, reps = REPS) {
-  const runs = JSON.parse(inNs('python3', ['-c', MEASURE, String(reps), ...cmd], { cwd: root }));
-  const cpus = runs.map((r) => r.cpu).sort((a, b) => a - b);
-  return {
-    cpu: cpus[Math.floor(cpus.length / 2)],
-    maxrss_mib: Math.max(...runs.map((r) => r.maxrss_mib)),
-    ok: runs.every((r) => r.status === 0),
-  };
+/** Median CPU, peak RSS and success of each command, run REPS times in turns (see MEASURE). */
+function measureInTurns(cmds, reps = REPS) {
+  const all = JSON.parse(inNs('python3', ['-c', MEASURE, String(reps), JSON.stringify(cmds)], { cwd: root }));
+  return all.map((runs) => {
+    const cpus = runs.map((r) => r.cpu).sort((a, b) => a - b);
+    return {
+      cpu: cpus[Math.floor(cpus.length / 2)],
+      maxrss_mib: Math.max(...runs.map((r) => r.maxrss_mib)),
+      ok: runs.every((r) => r.status === 0),
+    };
+  });
 }
+
+const measure = (cmd) => measureInTurns([cmd])[0];
 
 /** CPU seconds (user+sys) and RSS (MiB) of a live process, from /proc. */
 function processUsage(pid) {
@@ -224,7 +233,6 @@ try {
     'node -e 0': measure(['node', '-e', '0']),
   };
   const ss = tools['ss -tan'].cpu;
-  const ssp = tools['ss -tanp'].cpu;
   for (const [name, r] of Object.entries(tools)) {
     console.log(`  ${name.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ss)} ss -tan  rss ${r.maxrss_mib.toFixed(0)} MiB`);
   }
@@ -243,18 +251,19 @@ try {
     );
   }
 
-  console.log('whole `netagent once` processes (start-up included), stdout to /dev/null:');
+  console.log('whole `netagent once` processes (start-up included), stdout to /dev/null, each in turns with its reference:');
   const bin = join(root, 'bin/netagent');
   const runs = [
-    ['mode: summary', { mode: 'summary' }, 1.5, ss, 'ss -tan'],
-    ['mode: sockets', { mode: 'sockets' }, 3.0, ss, 'ss -tan'],
-    ['mode: sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, ssp, 'ss -tanp'],
+    ['mode: summary', { mode: 'summary' }, 1.5, 'ss -tan'],
+    ['mode: sockets', { mode: 'sockets' }, 3.0, 'ss -tan'],
+    ['mode: sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, 'ss -tanp'],
   ];
-  for (const [label, options, target, ref, vs] of runs) {
+  for (const [label, options, target, vs] of runs) {
     const cfg = onceConfig(label.replace(/\W+/g, '-'), options);
-    const r = measure(['node', bin, 'once', '-c', cfg], Math.min(REPS, 3));
+    const [r, ref] = measureInTurns([['node', bin, 'once', '-c', cfg], vs.split(' ')]);
     console.log(
-      `  ${label.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ref)} ${vs} (target ≤ ${target}×)  peak rss ${r.maxrss_mib.toFixed(0)} MiB${r.ok ? '' : '  (FAILED)'}`,
+      `  ${label.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ref.cpu)} ${vs} (${fmt(ref.cpu)} s in these turns; target ≤ ${target}×)` +
+        `  peak rss ${r.maxrss_mib.toFixed(0)} MiB${r.ok ? '' : '  (FAILED)'}`,
     );
   }
 } finally {
