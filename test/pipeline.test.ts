@@ -61,6 +61,30 @@ describe('pipeline', () => {
     expect(sink.written[0]!.field('labels.env')).toBe('test');
   });
 
+  it('encodes lines as UTF-8 bytes, across many blocks, each line whole and its bytes its text', async () => {
+    const sink = new RecordingSink();
+    const p = new Pipeline(
+      new EventStamper({ ...identity, hostName: 'hôte-ü', labels: { site: 'Zürich 東京' } }),
+      [new SinkRunner(plan({ maxEvents: 20_000, batch: 1000 }), sink, logger)],
+      () => Date.parse('2026-01-02T03:04:05.678Z'),
+      logger,
+    );
+    p.start();
+    // ~2.5 MiB of lines: they fill several of the stamper's 1 MiB blocks.
+    const fields = (i: number) => ({ unix: { path: `/run/ßocket-${i}-😀` }, pad: 'x'.repeat(200 + (i % 97)) });
+    for (let i = 0; i < 8000; i++) p.emit('unix.socket', 'state', i % 1000 === 0 ? {} : fields(i));
+    await p.stop(Date.now() + 5000);
+    expect(sink.written).toHaveLength(8000);
+    sink.written.forEach((e, i) => {
+      expect(e.bytes.equals(Buffer.from(e.line, 'utf8'))).toBe(true);
+      const parsed = JSON.parse(e.line);
+      expect(parsed.event.sequence).toBe(i + 1);
+      expect(parsed.host.name).toBe('hôte-ü');
+      expect(parsed.labels.site).toBe('Zürich 東京');
+      expect(parsed.unix).toEqual(i % 1000 === 0 ? undefined : fields(i).unix);
+    });
+  });
+
   it('leaves out fields that would overwrite the envelope', async () => {
     const sink = new RecordingSink();
     const p = pipelineOf(new SinkRunner(plan({}), sink, logger));
