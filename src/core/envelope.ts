@@ -4,6 +4,7 @@
  * bytes, and every sink shares those bytes. The constant part of the envelope is encoded once per
  * identity rather than per event, which matters at 100k events a cycle.
  */
+import type { LineBuffer } from './line-buffer.js';
 import { EncodedFields, type EventFields, type EventKind, type SinkEvent } from './plugin.js';
 
 export interface AgentIdentity {
@@ -17,12 +18,16 @@ export interface AgentIdentity {
 }
 
 /**
- * Lines are written one after the other into blocks of this size, never reused: a block is freed
- * once no event in it is referenced. Lines kept as strings on the JavaScript heap instead outlived
- * the young generation while queued and were copied into the old one, which at 100k events a cycle
- * cost more garbage-collection time than building them.
+ * Lines are written one after the other, each with its newline, into blocks of this size, never
+ * reused: a block is freed once no event in it is referenced. Lines kept as strings on the
+ * JavaScript heap instead outlived the young generation while queued and were copied into the old
+ * one, which at 100k events a cycle cost more garbage-collection time than building them. Events
+ * stamped one after the other are NDJSON as they lie in their block (see ndjsonChunks).
  */
 const BLOCK_BYTES = 1 << 20;
+
+/** Runs of lines shorter than this are copied rather than written as views (see ndjsonChunks). */
+const MIN_VIEW_BYTES = 16 * 1024;
 
 export class StampedEvent implements SinkEvent {
   constructor(
@@ -30,7 +35,7 @@ export class StampedEvent implements SinkEvent {
     readonly kind: EventKind,
     readonly sequence: number,
     readonly timestamp: string,
-    /** The block holding the line at [start, end). */
+    /** The block holding the line at [start, end), and its newline at end. */
     private readonly block: Buffer,
     private readonly start: number,
     private readonly end: number,
@@ -45,6 +50,60 @@ export class StampedEvent implements SinkEvent {
 
   get bytes(): Buffer {
     return this.block.subarray(this.start, this.end);
+  }
+
+  /**
+   * A batch's lines as NDJSON, in chunks for a sink to write one after the other. A long run of
+   * events stamped one after the other is one view of its block, newlines included: nothing is
+   * copied. Shorter runs, and lines not made by the stamper, are copied into `scratch`, since a
+   * write per short run (a sink that takes every tenth event) would cost more than the copy. A
+   * chunk of `scratch` is valid until the next step; views of blocks stay valid, blocks are never
+   * reused.
+   */
+  static *ndjsonChunks(batch: readonly SinkEvent[], scratch: LineBuffer): Generator<Buffer> {
+    let run: Buffer | null = null;
+    let from = 0;
+    let to = 0;
+    scratch.clear();
+    for (let i = 0; i <= batch.length; i++) {
+      const event = batch[i];
+      if (event instanceof StampedEvent && event.block === run && event.start === to) {
+        to = event.end + 1;
+        continue;
+      }
+      if (run !== null) {
+        if (to - from >= MIN_VIEW_BYTES) {
+          if (scratch.length > 0) {
+            yield scratch.bytes.subarray(0, scratch.length);
+            scratch.clear();
+          }
+          yield run.subarray(from, to);
+        } else {
+          // The run without its last newline, which push() adds back.
+          const lines = run.subarray(from, to - 1);
+          if (!scratch.fits(lines)) {
+            yield scratch.bytes.subarray(0, scratch.length);
+            scratch.clear();
+          }
+          scratch.push(lines);
+        }
+        run = null;
+      }
+      if (event === undefined) break;
+      if (event instanceof StampedEvent) {
+        run = event.block;
+        from = event.start;
+        to = event.end + 1;
+      } else {
+        const line = event.bytes;
+        if (!scratch.fits(line)) {
+          yield scratch.bytes.subarray(0, scratch.length);
+          scratch.clear();
+        }
+        scratch.push(line);
+      }
+    }
+    if (scratch.length > 0) yield scratch.bytes.subarray(0, scratch.length);
   }
 
   field(path: string): unknown {
@@ -126,8 +185,8 @@ export class EventStamper {
     const encoded = fields instanceof EncodedFields;
     const members = encoded ? fields.members : JSON.stringify(fields).slice(1, -1);
     const { timestampBytes, common } = this;
-    // 16 digits hold any sequence number; a UTF-16 unit takes at most 3 bytes of UTF-8.
-    const most = timestampBytes.length + head.length + 16 + common.length + members.length * 3 + 1;
+    // 16 digits hold any sequence number; a UTF-16 unit takes at most 3 bytes of UTF-8; `}\n`.
+    const most = timestampBytes.length + head.length + 16 + common.length + members.length * 3 + 2;
     if (this.block.length - this.used < most) {
       this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, most));
       this.used = 0;
@@ -148,7 +207,8 @@ export class EventStamper {
       at += block.write(members, at);
     }
     block[at++] = 0x7d; // }
-    this.used = at;
+    block[at] = 0x0a;
+    this.used = at + 1;
     return new StampedEvent(dataset, kind, sequence, this.lastIso, block, start, at, encoded ? null : fields, this.identity);
   }
 }

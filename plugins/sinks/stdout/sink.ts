@@ -1,4 +1,5 @@
 import { inject, injectable } from 'tsyringe';
+import { StampedEvent } from '../../../src/core/envelope.js';
 import { SinkError } from '../../../src/core/errors.js';
 import { LineBuffer } from '../../../src/core/line-buffer.js';
 import type { Sink, SinkEvent } from '../../../src/core/plugin.js';
@@ -29,29 +30,38 @@ export class StdoutSink implements Sink {
 
   async write(batch: readonly SinkEvent[]): Promise<void> {
     if (stdoutGone) throw new SinkError(`stdout: ${stdoutGone.message}`, false);
+    if (this.options.format !== 'text') {
+      // NDJSON as the stamper laid the lines out: mostly views of its blocks, no copy.
+      for (const chunk of StampedEvent.ndjsonChunks(batch, this.lines)) await this.writeBytes(chunk);
+      return;
+    }
     const lines = this.lines;
-    const text = this.options.format === 'text';
     lines.clear();
     for (const event of batch) {
-      const line = text ? formatText(event.line) : event.bytes;
+      const line = formatText(event.line);
       if (!lines.fits(line)) await this.writeOut();
       lines.push(line);
     }
     await this.writeOut();
   }
 
-  /** Writes the lines held and clears them once stdout is done with the buffer (a pipe may take it later). */
+  /** Writes the lines held and clears them. */
   private async writeOut(): Promise<void> {
     const lines = this.lines;
     if (lines.length === 0) return;
-    await new Promise<void>((resolve, reject) => {
-      process.stdout.write(lines.bytes.subarray(0, lines.length), (err) => {
+    await this.writeBytes(lines.bytes.subarray(0, lines.length));
+    lines.clear();
+  }
+
+  /** Resolves once stdout is done with `bytes` (a pipe may take them later). */
+  private writeBytes(bytes: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      process.stdout.write(bytes, (err) => {
         if (!err) return resolve();
         // A closed pipe (`netagent run | head`) will not come back.
         const code = (err as NodeJS.ErrnoException).code;
         reject(new SinkError(`stdout: ${err.message}`, code !== 'EPIPE', { cause: err }));
       });
     });
-    lines.clear();
   }
 }

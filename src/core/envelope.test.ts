@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { EventStamper, StampedEvent } from './envelope.js';
+import { LineBuffer } from './line-buffer.js';
+import type { SinkEvent } from './plugin.js';
+
+const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', ephemeralId: 'e-1', labels: {} };
+
+function plainEvent(sequence: number): SinkEvent {
+  const line = JSON.stringify({ plain: sequence, note: 'ünïcode' });
+  return { dataset: 'x', sequence, line, bytes: Buffer.from(line), field: () => undefined };
+}
+
+/** What a sink writing the chunks one after the other puts out, and the chunks themselves. */
+function written(batch: readonly SinkEvent[], scratch: LineBuffer): { text: string; chunks: number; views: number } {
+  const parts: Buffer[] = [];
+  let views = 0;
+  for (const chunk of StampedEvent.ndjsonChunks(batch, scratch)) {
+    if (chunk.buffer !== scratch.bytes.buffer) views++;
+    parts.push(Buffer.from(chunk)); // a scratch chunk is valid only until the next step
+  }
+  return { text: Buffer.concat(parts).toString('utf8'), chunks: parts.length, views };
+}
+
+const ndjson = (batch: readonly SinkEvent[]) => batch.map((e) => `${e.line}\n`).join('');
+
+describe('StampedEvent.ndjsonChunks', () => {
+  const stamper = new EventStamper(identity);
+  const stamp = (i: number) => stamper.stamp('tcp.socket', 'state', { i, pad: 'p'.repeat(300) }, 1_700_000_000_000);
+
+  it('writes a run of consecutively stamped events as views of their block, nothing copied', () => {
+    const batch = Array.from({ length: 1000 }, (_, i) => stamp(i));
+    const scratch = new LineBuffer();
+    const out = written(batch, scratch);
+    expect(out.text).toBe(ndjson(batch));
+    // ~400 KB of lines: one view, or two where the run crosses into a new block.
+    expect(out.views).toBe(out.chunks);
+    expect(out.chunks).toBeLessThanOrEqual(2);
+  });
+
+  it('copies short runs (a sink taking every other event) and lines not made by the stamper, in order', () => {
+    const all = Array.from({ length: 400 }, (_, i) => stamp(i));
+    const everyOther = all.filter((_, i) => i % 2 === 0);
+    const mixed: SinkEvent[] = [...all.slice(0, 100), plainEvent(1), plainEvent(2), ...all.slice(100, 110), plainEvent(3), ...all.slice(110)];
+    for (const batch of [everyOther, mixed]) {
+      const out = written(batch, new LineBuffer());
+      expect(out.text).toBe(ndjson(batch));
+    }
+    expect(written(everyOther, new LineBuffer()).views).toBe(0);
+    expect(written(mixed, new LineBuffer()).views).toBeGreaterThan(0);
+  });
+});
