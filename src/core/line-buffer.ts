@@ -1,8 +1,9 @@
 /**
- * Event lines copied into one reused buffer, for the sinks that write bytes (stdout, file). A
- * batch joined into one string instead costs a flatten of a thousand-piece rope, a UTF-8 copy
- * and a fresh half-megabyte Buffer per batch, which malloc maps and unmaps: page faults that at
- * 100k events cost more than the copying. A line is text, or already UTF-8 (SinkEvent.bytes).
+ * Event lines copied into one reused buffer, for the sinks that write bytes, where they cannot write
+ * the lines as they lie (StampedEvent.ndjsonChunks: short runs, the stdout sink's text format). A
+ * batch joined into one string instead costs a flatten of a thousand-piece rope, a UTF-8 copy and
+ * a fresh half-megabyte Buffer per batch, which malloc maps and unmaps: page faults that at 100k
+ * events cost more than the copying. A line is text, or already UTF-8 (SinkEvent.bytes).
  */
 const NEWLINE = 0x0a;
 
@@ -21,23 +22,16 @@ export class LineBuffer {
     return this.length + mostBytes(line) <= this.buffer.length;
   }
 
-  /** Appends `line` and a newline; returns where the line starts. A line longer than the buffer gets a bigger one, when empty. */
-  push(line: string | Uint8Array): number {
+  /** Appends `line` and a newline. A line longer than the buffer gets a bigger one, when empty. */
+  push(line: string | Uint8Array): void {
     const most = mostBytes(line);
     if (this.length === 0 && most > this.buffer.length) this.buffer = Buffer.allocUnsafe(most);
-    const start = this.length;
-    if (typeof line === 'string') this.length += this.buffer.write(line, start);
+    if (typeof line === 'string') this.length += this.buffer.write(line, this.length);
     else {
-      this.buffer.set(line, start);
+      this.buffer.set(line, this.length);
       this.length += line.length;
     }
     this.buffer[this.length++] = NEWLINE;
-    return start;
-  }
-
-  /** Drops the bytes before `start`, moving the rest to the front. */
-  dropBefore(start: number): void {
-    this.length = this.buffer.copy(this.buffer, 0, start, this.length);
   }
 
   clear(): void {

@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { Value } from '@sinclair/typebox/value';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { EventStamper } from '../../../src/core/envelope.js';
 import { SinkError } from '../../../src/core/errors.js';
 import type { SinkEvent } from '../../../src/core/plugin.js';
 import { FileSinkOptions } from './index.js';
@@ -58,6 +59,29 @@ describe('file sink', () => {
     const kept = [3, 2, 1].map((n) => `${path}.${n}`).concat(path).flatMap(sequencesIn);
     expect(kept.at(-1)).toBe(200);
     expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 201 - kept.length + i));
+  });
+
+  it('rotates between lines also when it writes the stamped lines as they lie, many to a write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const path = join(dir, 'events.ndjson');
+    const s = sink({ path, max_size: 20_000, max_files: 100 });
+    await s.open();
+    const stamper = new EventStamper({ hostName: 'h', agentVersion: '0', agentId: 'a', ephemeralId: 'e', labels: {} });
+    // Each batch is one run of ~70 KB in the stamper's block: one view, split across files.
+    for (let b = 0; b < 5; b++) {
+      await s.write(Array.from({ length: 200 }, (_, i) => stamper.stamp('t.x', 'state', { i, pad: 'y'.repeat(100 + (i % 50)) }, 0)));
+    }
+    await s.close();
+    const files = readdirSync(dir).map((f) => join(dir, f));
+    expect(files.length).toBeGreaterThan(10); // ~350 KB in all
+    for (const f of files) {
+      expect(statSync(f).size).toBeLessThanOrEqual(20_000);
+      expect(readFileSync(f, 'utf8').endsWith('\n')).toBe(true);
+    }
+    const order = (f: string) => (f === path ? 0 : Number(f.slice(path.length + 1)));
+    const lines = files.sort((x, y) => order(y) - order(x)).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+    const all = lines.map((l) => (JSON.parse(l) as { event: { sequence: number } }).event.sequence);
+    expect(all).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 
   it('gives a line longer than max_size a file of its own', async () => {

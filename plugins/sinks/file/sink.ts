@@ -5,12 +5,15 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
+import { StampedEvent } from '../../../src/core/envelope.js';
 import { SinkError } from '../../../src/core/errors.js';
 import { LineBuffer } from '../../../src/core/line-buffer.js';
 import type { Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseSize } from '../../../src/core/units.js';
 import type { FileSinkOptions } from './index.js';
+
+const NEWLINE = 0x0a;
 
 /** Errors that an operator can fix while the agent keeps running (a full disk, a wrong mode). */
 const RETRIABLE = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE']);
@@ -45,27 +48,11 @@ export class FileSink implements Sink {
   }
 
   /**
-   * Writes whole lines only, and rotates between lines so that no file grows past max_size
-   * (a single line longer than max_size gets a file of its own). Lines are copied straight into
-   * one reused buffer: no joined batch string, no copy of it.
+   * Writes whole lines only, as the pipeline encoded them (mostly views of its blocks, no copy:
+   * StampedEvent.ndjsonChunks).
    */
   async write(batch: readonly SinkEvent[]): Promise<void> {
-    const lines = this.lines;
-    lines.clear();
-    for (const event of batch) {
-      const line = event.bytes;
-      if (!lines.fits(line)) {
-        await this.append(lines.length);
-        lines.clear();
-      }
-      const start = lines.push(line);
-      if (this.rotates && this.size + lines.length > this.maxSize && this.size + start > 0) {
-        await this.append(start);
-        await this.rotate();
-        lines.dropBefore(start);
-      }
-    }
-    await this.append(lines.length);
+    for (const chunk of StampedEvent.ndjsonChunks(batch, this.lines)) await this.appendLines(chunk);
   }
 
   async close(): Promise<void> {
@@ -75,23 +62,43 @@ export class FileSink implements Sink {
   }
 
   /**
-   * Writes the first `length` bytes of the line buffer. Synchronously, as pino does: a batch to a local
-   * file takes milliseconds, and its events then die young instead of outliving several garbage
-   * collections while an asynchronous write is pending (at 100k events a cycle that halves the CPU).
+   * Appends `lines` (whole lines, the last one ending with its newline), rotating between lines so
+   * that no file grows past max_size; a single line longer than max_size gets a file of its own.
    */
-  private async append(length: number): Promise<void> {
-    if (length === 0) return;
+  private async appendLines(lines: Buffer): Promise<void> {
+    let rest = lines;
+    while (rest.length > 0) {
+      if (!this.rotates || this.size + rest.length <= this.maxSize) return this.append(rest);
+      // The whole lines that fit; none: a fresh file, unless this one is empty and the line longer
+      // than max_size.
+      const room = this.maxSize - this.size;
+      const fit = room > 0 ? rest.lastIndexOf(NEWLINE, room - 1) + 1 : 0;
+      const take = fit > 0 ? fit : this.size === 0 ? rest.indexOf(NEWLINE) + 1 : 0;
+      if (take === 0) await this.rotate();
+      else {
+        await this.append(rest.subarray(0, take));
+        rest = rest.subarray(take);
+      }
+    }
+  }
+
+  /**
+   * Writes `bytes`. Synchronously, as pino does: a batch to a local file takes milliseconds, and its
+   * events then die young instead of outliving several garbage collections while an asynchronous
+   * write is pending (at 100k events a cycle that halves the CPU).
+   */
+  private async append(bytes: Buffer): Promise<void> {
     if (!this.handle) await this.open();
     try {
       let offset = 0;
-      while (offset < length) offset += writeSync(this.handle!.fd, this.lines.bytes, offset, length - offset);
+      while (offset < bytes.length) offset += writeSync(this.handle!.fd, bytes, offset, bytes.length - offset);
       if (this.options.fsync === 'batch') fsyncSync(this.handle!.fd);
     } catch (err) {
       // Cut off a partly written chunk, so that the retried batch does not follow a torn line.
       await this.handle!.truncate(this.size).catch(() => undefined);
       throw this.error('write failed', err);
     }
-    this.size += length;
+    this.size += bytes.length;
   }
 
   /** path → path.1 → path.2 …, dropping what is past max_files. */
