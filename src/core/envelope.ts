@@ -61,6 +61,14 @@ export class StampedEvent implements SinkEvent {
    * reused.
    */
   static *ndjsonChunks(batch: readonly SinkEvent[], scratch: LineBuffer): Generator<Buffer> {
+    // Copies lines (without their last newline, which push() adds) into scratch, writing it out first when full.
+    function* copy(lines: Buffer): Generator<Buffer> {
+      if (!scratch.fits(lines)) {
+        yield scratch.bytes.subarray(0, scratch.length);
+        scratch.clear();
+      }
+      scratch.push(lines);
+    }
     let run: Buffer | null = null;
     let from = 0;
     let to = 0;
@@ -71,37 +79,19 @@ export class StampedEvent implements SinkEvent {
         to = event.end + 1;
         continue;
       }
-      if (run !== null) {
-        if (to - from >= MIN_VIEW_BYTES) {
-          if (scratch.length > 0) {
-            yield scratch.bytes.subarray(0, scratch.length);
-            scratch.clear();
-          }
-          yield run.subarray(from, to);
-        } else {
-          // The run without its last newline, which push() adds back.
-          const lines = run.subarray(from, to - 1);
-          if (!scratch.fits(lines)) {
-            yield scratch.bytes.subarray(0, scratch.length);
-            scratch.clear();
-          }
-          scratch.push(lines);
+      if (run !== null && to - from >= MIN_VIEW_BYTES) {
+        if (scratch.length > 0) {
+          yield scratch.bytes.subarray(0, scratch.length);
+          scratch.clear();
         }
-        run = null;
-      }
-      if (event === undefined) break;
+        yield run.subarray(from, to);
+      } else if (run !== null) yield* copy(run.subarray(from, to - 1));
+      run = null;
       if (event instanceof StampedEvent) {
         run = event.block;
         from = event.start;
         to = event.end + 1;
-      } else {
-        const line = event.bytes;
-        if (!scratch.fits(line)) {
-          yield scratch.bytes.subarray(0, scratch.length);
-          scratch.clear();
-        }
-        scratch.push(line);
-      }
+      } else if (event !== undefined) yield* copy(event.bytes);
     }
     if (scratch.length > 0) yield scratch.bytes.subarray(0, scratch.length);
   }
