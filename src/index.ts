@@ -12,6 +12,7 @@ export { inject, injectable };
 export { Duration, Size, StringEnum } from './core/config/types.js';
 export { SinkError } from './core/errors.js';
 export { globMatcher, includeExclude } from './core/glob.js';
+export { JsonBytes } from './core/json-bytes.js';
 export type { NetView, ProcFs } from './core/procfs.js';
 export { TOKENS } from './core/tokens.js';
 export { parseDuration, parseSize } from './core/units.js';

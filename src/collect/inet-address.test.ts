@@ -1,7 +1,7 @@
 /** /proc hex addresses to text: the string decoders (route, igmp, iface) and the byte ones (tcp, udp). */
 import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { formatIPv6Groups, hexToIPv4, hexToIPv4Number, hexToIPv6, ipv6FromHex, maskToPrefix } from './inet-address.js';
+import { formatIPv6Groups, hexToIPv4, hexToIPv4Number, hexToIPv6, maskToPrefix, procAddressText } from './inet-address.js';
 
 describe('hexToIPv4', () => {
   it('reads the kernel u32 in host order', () => {
@@ -59,7 +59,10 @@ describe('IPv6 text like inet_ntop', () => {
   it('reads the four native-order words of /proc', () => {
     // fe80::257:ff:fea7:e8ca is the bytes fe80 0000 | 0000 0000 | 0257 00ff | fea7 e8ca, each
     // 4-byte word printed as a little-endian integer.
-    expect(ipv6FromHex(Buffer.from('000080FE00000000FF005702CAE8A7FE'), 0)).toBe('fe80::257:ff:fea7:e8ca');
-    expect(ipv6FromHex(Buffer.from('0000000000000000000000000000000X'), 0)).toBeNull();
+    expect(procAddressText([0x000080fe, 0x00000000, 0xff005702, 0xcae8a7fe], true)).toBe('fe80::257:ff:fea7:e8ca');
+    // netstat shows a v4-mapped address (::ffff:127.0.0.1) of a tcp6 socket as plain IPv4.
+    expect(procAddressText([0, 0, 0xffff0000, 0x0100007f], true)).toBe('127.0.0.1');
+    expect(procAddressText([0x0100007f], false)).toBe('127.0.0.1');
+    expect(procAddressText([0xfffffffe], false)).toBe('254.255.255.255');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Addresses as /proc/net files print them, decoded to the text the net-tools show. The one
- * decoder of /proc hex addresses: tcp/udp (byte-based, in place) and route/igmp/iface (strings).
+ * decoder of /proc hex addresses: tcp/udp (words in, text written as bytes) and route/igmp/iface
+ * (strings, the same writers decoded).
  *
  * Two layouts:
  * - /proc/net/{tcp,udp}{,6} print an IPv4 address as `%08X` of the network-order 32-bit word
@@ -12,7 +13,7 @@
  * IPv6 text follows glibc's inet_ntop (what netstat prints): the longest run of two or more zero
  * groups becomes `::` (the first one on a tie), lower-case hex, and `::ffff:a.b.c.d` (v4-mapped)
  * and `::a.b.c.d` (v4-compatible) keep the dotted quad. netstat itself shows a v4-mapped
- * address of a tcp6/udp6 socket as the bare IPv4 address: ipv6FromHex() does the same.
+ * address of a tcp6/udp6 socket as the bare IPv4 address: writeProcAddress() does the same.
  */
 import { endianness } from 'node:os';
 
@@ -26,20 +27,39 @@ for (let i = 0; i < 6; i++) {
   HEX[97 + i] = 10 + i;
 }
 
-/** The value of `n` hex digits at buf[at..], or -1 when one is not a hex digit. n ≤ 13. */
-export function hexAt(buf: Uint8Array, at: number, n: number): number {
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const d = HEX[buf[at + i]!]!;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
+const DOT = 46;
+const COLON = 58;
+/** Lower-case hex digits by value. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+/** The longest address text (an IPv6 address with a dotted quad). */
+export const MOST_ADDRESS_BYTES = 45;
+/** Where the string forms below write before decoding. */
+const scratch = Buffer.alloc(MOST_ADDRESS_BYTES);
+
+function writeOctet(out: Uint8Array, at: number, v: number): number {
+  if (v >= 100) {
+    out[at++] = 48 + Math.floor(v / 100);
+    v %= 100;
+    out[at++] = 48 + Math.floor(v / 10);
+  } else if (v >= 10) out[at++] = 48 + Math.floor(v / 10);
+  out[at++] = 48 + (v % 10);
+  return at;
 }
 
-/** Dotted quad of a /proc-style IPv4 word (its low byte is the first octet). */
+/** Writes the dotted quad of a /proc-style IPv4 word (its low byte is the first octet); returns the end. */
+export function writeIPv4Word(out: Uint8Array, at: number, w: number): number {
+  at = writeOctet(out, at, w & 255);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (w >>> 8) & 255);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (w >>> 16) & 255);
+  out[at++] = DOT;
+  return writeOctet(out, at, w >>> 24);
+}
+
+/** Dotted quad of a /proc-style IPv4 word. */
 export function ipv4FromWord(w: number): string {
-  return `${w & 255}.${(w >>> 8) & 255}.${(w >>> 16) & 255}.${w >>> 24}`;
+  return scratch.toString('latin1', 0, writeIPv4Word(scratch, 0, w));
 }
 
 /** The value of `n` hex digits at s[at..] of a string, or -1 when one is not a hex digit. n ≤ 13. */
@@ -87,8 +107,8 @@ export function maskToPrefix(mask: number): number | null {
   return rest === 0 ? len : null;
 }
 
-/** inet_ntop(AF_INET6) of eight 16-bit groups, as glibc formats it. */
-export function formatIPv6Groups(g: ArrayLike<number>): string {
+/** Writes inet_ntop(AF_INET6) of eight 16-bit groups as glibc formats it; returns the end. */
+export function writeIPv6Groups(out: Uint8Array, at: number, g: ArrayLike<number>): number {
   let bestBase = -1;
   let bestLen = 0;
   let curBase = -1;
@@ -112,44 +132,59 @@ export function formatIPv6Groups(g: ArrayLike<number>): string {
     bestLen = curLen;
   }
   if (bestLen < 2) bestBase = -1;
-  let out = '';
   for (let i = 0; i < 8; i++) {
     if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) out += ':';
+      if (i === bestBase) out[at++] = COLON;
       continue;
     }
-    if (i !== 0) out += ':';
+    if (i !== 0) out[at++] = COLON;
     if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
-      out += `${g[6]! >>> 8}.${g[6]! & 255}.${g[7]! >>> 8}.${g[7]! & 255}`;
-      return out;
+      // The dotted quad's first octet is the high byte of group 6: as a /proc word, byte-swapped.
+      return writeIPv4Word(out, at, (g[6]! >>> 8) | ((g[6]! & 255) << 8) | ((g[7]! >>> 8) << 16) | ((g[7]! & 255) << 24));
     }
-    out += g[i]!.toString(16);
+    at = writeHexGroup(out, at, g[i]!);
   }
-  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
-  return out;
+  if (bestBase >= 0 && bestBase + bestLen === 8) out[at++] = COLON;
+  return at;
+}
+
+/** A 16-bit group in lower-case hex without leading zeros. */
+function writeHexGroup(out: Uint8Array, at: number, v: number): number {
+  let shift = 12;
+  while (shift > 0 && v >>> shift === 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) out[at++] = HEX_DIGITS[(v >>> shift) & 15]!;
+  return at;
+}
+
+/** inet_ntop(AF_INET6) of eight 16-bit groups, as glibc formats it. */
+export function formatIPv6Groups(g: ArrayLike<number>): string {
+  return scratch.toString('latin1', 0, writeIPv6Groups(scratch, 0, g));
 }
 
 const groups = new Uint16Array(8);
 
 /**
- * The IPv6 address of 32 hex digits at buf[at..] (four native-order words) as netstat prints it,
- * or null when they are not all hex digits. A v4-mapped address (::ffff:a.b.c.d) is printed by
- * netstat as a.b.c.d, so it is returned that way.
+ * Writes an address as netstat prints it, given as /proc/net/{tcp,udp}{,6} print it: one word
+ * (IPv4) or four (IPv6), each the native-order u32 of a `%08X` field; returns the end. A
+ * v4-mapped IPv6 address (::ffff:a.b.c.d) is written as a.b.c.d, as netstat prints it.
  */
-export function ipv6FromHex(buf: Uint8Array, at: number): string | null {
+export function writeProcAddress(out: Uint8Array, at: number, words: ArrayLike<number>, v6: boolean): number {
+  if (!v6) return writeIPv4Word(out, at, words[0]!);
+  // netstat (net-tools) prints a v4-mapped address as the plain IPv4 address (the Proto column
+  // still says tcp6/udp6); verified against netstat in the namespace tests.
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff0000) return writeIPv4Word(out, at, words[3]!);
   for (let w = 0; w < 4; w++) {
-    const v = hexAt(buf, at + w * 8, 8);
-    if (v < 0) return null;
+    const v = words[w]!;
     // The word's low byte is the first byte of the address.
     groups[w * 2] = ((v & 255) << 8) | ((v >>> 8) & 255);
     groups[w * 2 + 1] = (((v >>> 16) & 255) << 8) | (v >>> 24);
   }
-  // netstat (net-tools) prints a v4-mapped address as the plain IPv4 address (the Proto column
-  // still says tcp6/udp6); verified against netstat in the namespace tests.
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    return `${groups[6]! >>> 8}.${groups[6]! & 255}.${groups[7]! >>> 8}.${groups[7]! & 255}`;
-  }
-  return formatIPv6Groups(groups);
+  return writeIPv6Groups(out, at, groups);
+}
+
+/** The text of writeProcAddress(). */
+export function procAddressText(words: ArrayLike<number>, v6: boolean): string {
+  return scratch.toString('latin1', 0, writeProcAddress(scratch, 0, words, v6));
 }
 
 /**
@@ -164,45 +199,4 @@ export function hexToIPv6(hex: string): string | null {
     groups[i] = v;
   }
   return formatIPv6Groups(groups);
-}
-
-/**
- * Decodes and remembers address text: a busy host has 100k sockets over few local addresses but
- * possibly as many remote ones. IPv4 uses a direct-mapped table (no hashing of heap numbers, no
- * growth: a miss just formats and overwrites); IPv6 a bounded Map, cleared when full.
- */
-export class AddressCache {
-  private static readonly V4_SLOTS = 8192;
-  private readonly v4Keys = new Float64Array(AddressCache.V4_SLOTS).fill(-1);
-  private readonly v4Text: string[] = new Array<string>(AddressCache.V4_SLOTS).fill('');
-  private readonly v6 = new Map<string, string>();
-
-  constructor(private readonly max = 65_536) {}
-
-  /** IPv4 text of 8 hex digits at buf[at..], or null when malformed. */
-  ipv4(buf: Buffer, at: number): string | null {
-    const w = hexAt(buf, at, 8);
-    if (w < 0) return null;
-    // The low byte (first octet) varies least on loopback/LAN, the high byte most: mix both.
-    const slot = ((w >>> 16) ^ (w & 0xffff) ^ (w >>> 24)) & (AddressCache.V4_SLOTS - 1);
-    if (this.v4Keys[slot] === w) return this.v4Text[slot]!;
-    const s = ipv4FromWord(w);
-    this.v4Keys[slot] = w;
-    this.v4Text[slot] = s;
-    return s;
-  }
-
-  /** IPv6 text of 32 hex digits at buf[at..], or null when malformed. */
-  ipv6(buf: Buffer, at: number): string | null {
-    const key = buf.toString('latin1', at, at + 32);
-    let s = this.v6.get(key);
-    if (s === undefined) {
-      const t = ipv6FromHex(buf, at);
-      if (t === null) return null;
-      if (this.v6.size >= this.max) this.v6.clear();
-      this.v6.set(key, t);
-      s = t;
-    }
-    return s;
-  }
 }

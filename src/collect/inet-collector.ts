@@ -8,9 +8,10 @@
  * per-line string; address texts are cached.
  */
 import type { Logger } from 'pino';
-import { EncodedFields, type CollectContext, type Collector, type EventFields, type PluginInstance } from '../core/plugin.js';
+import { JsonBytes } from '../core/json-bytes.js';
+import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
-import { AddressCache } from './inet-address.js';
+import { MOST_ADDRESS_BYTES, writeProcAddress } from './inet-address.js';
 import { portTable, type InetOptions } from './inet-options.js';
 import {
   CLOCK_TICKS,
@@ -46,7 +47,6 @@ const FAMILIES = [
 ] as const;
 
 export class InetSocketCollector implements Collector {
-  private readonly addresses = new AddressCache();
   private readonly row: InetRow = newInetRow();
   private readonly stateMask: Uint8Array | null;
   private readonly localPorts: Uint8Array | null;
@@ -58,6 +58,7 @@ export class InetSocketCollector implements Collector {
   /** The state names a summary reports (zeros included), in kernel order. */
   private readonly summaryStates: readonly string[];
   private readonly jsonStrings = new JsonStrings();
+  private readonly out = new JsonBytes();
 
   constructor(
     private readonly transport: Transport,
@@ -163,13 +164,14 @@ export class InetSocketCollector implements Collector {
     const dataset = this.socketDataset;
     const { localPorts, remotePorts, owners, users } = this;
     const timers = o.timers;
-    const popts: InetParseOptions = { v6, stateMask: this.stateMask, addresses: this.addresses };
-    // Each event is written straight to its JSON text (EncodedFields): no objects per socket.
-    // A view's own fields (namespace, container) are appended; should one of their top-level
-    // keys collide with a socket field, they are deep-merged as objects instead.
+    const popts: InetParseOptions = { v6, stateMask: this.stateMask };
+    // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
+    // strings per socket. A view's own fields (namespace, container) are appended; should one of
+    // their top-level keys collide with a socket field, they are deep-merged as objects instead.
     const viewJson = encodedViewFields(view);
-    const head = `"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`;
+    const head = Buffer.from(`"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`);
     const js = this.jsonStrings;
+    const out = this.out;
     const pause: ParsePause = { rescan: false, blocked: false };
 
     const onRow = (r: InetRow): RowAction => {
@@ -189,21 +191,51 @@ export class InetSocketCollector implements Collector {
       }
       counts[r.state]!++;
       const name = users?.name(r.uid);
-      let json =
-        head + r.localIp + '","port":' + r.localPort + '},"destination":{"ip":"' + r.remoteIp + '","port":' +
-        r.remotePort + '},"socket":{"state":"' + stateName(r.state) + '","recv_q":' + r.rxQueue +
-        ',"send_q":' + r.txQueue + ',"inode":' + r.inode;
+      out.reset();
+      out.raw(head);
+      writeAddress(out, r.local, v6);
+      out.raw(PORT);
+      out.uint(r.localPort);
+      out.raw(DESTINATION_IP);
+      writeAddress(out, r.remote, v6);
+      out.raw(PORT);
+      out.uint(r.remotePort);
+      out.raw(stateMembers(r.state));
+      out.uint(r.rxQueue);
+      out.raw(SEND_Q);
+      out.uint(r.txQueue);
+      out.raw(INODE);
+      out.uint(r.inode);
       if (timers) {
-        json +=
-          ',"timer":{"name":"' + timerName(r.timer) + '","expires_s":' + r.timerTicks / CLOCK_TICKS +
-          ',"retransmits":' + r.retransmits + ',"probes":' + r.probes + '}';
+        out.raw(timerMembers(r.timer));
+        out.number(r.timerTicks / CLOCK_TICKS);
+        out.raw(RETRANSMITS);
+        out.uint(r.retransmits);
+        out.raw(PROBES);
+        out.uint(r.probes);
+        out.raw(CLOSE);
       }
-      json += '},"user":{"id":"' + r.uid + (name === undefined ? '"}' : '","name":' + js.get(name) + '}');
-      if (owner !== undefined) json += ',"process":{"pid":' + owner.pid + ',"name":' + js.get(owner.name) + '}';
-      const fields =
-        viewJson === null
-          ? withViewFields(view, JSON.parse(`{${json}}`) as EventFields)
-          : EncodedFields.fromMembers(json + viewJson);
+      out.raw(USER_ID);
+      out.uint(r.uid);
+      if (name === undefined) out.raw(QUOTE_CLOSE);
+      else {
+        out.raw(QUOTE_NAME);
+        out.raw(js.get(name));
+        out.raw(CLOSE);
+      }
+      if (owner !== undefined) {
+        out.raw(PROCESS_PID);
+        out.uint(owner.pid);
+        out.raw(NAME);
+        out.raw(js.get(owner.name));
+        out.raw(CLOSE);
+      }
+      let fields;
+      if (viewJson === null) fields = withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
+      else {
+        out.raw(viewJson);
+        fields = out.fields();
+      }
       if (!ctx.emit(dataset, 'state', fields)) {
         pause.blocked = true;
         return PAUSE_AFTER;
@@ -253,10 +285,41 @@ export class InetSocketCollector implements Collector {
 /** The socket events' top-level keys; a view field under one of them must be merged, not appended. */
 const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process']);
 
-/** `,"netns":{…}` for appending to an event's JSON text, '' for none, null when keys collide. */
-function encodedViewFields(view: NetView): string | null {
+/** `,"netns":{…}` for appending to an event's JSON text, empty for none, null when keys collide. */
+function encodedViewFields(view: NetView): Buffer | null {
   const keys = Object.keys(view.fields);
-  if (keys.length === 0) return '';
+  if (keys.length === 0) return Buffer.alloc(0);
   if (keys.some((k) => SOCKET_KEYS.has(k))) return null;
-  return ',' + JSON.stringify(view.fields).slice(1, -1);
+  return Buffer.from(',' + JSON.stringify(view.fields).slice(1, -1));
+}
+
+function writeAddress(out: JsonBytes, words: Uint32Array, v6: boolean): void {
+  const at = out.reserve(MOST_ADDRESS_BYTES);
+  out.length = writeProcAddress(out.bytes, at, words, v6);
+}
+
+// The constant pieces of a socket event's JSON text, in the order written.
+const PORT = Buffer.from('","port":');
+const DESTINATION_IP = Buffer.from('},"destination":{"ip":"');
+const SEND_Q = Buffer.from(',"send_q":');
+const INODE = Buffer.from(',"inode":');
+const RETRANSMITS = Buffer.from(',"retransmits":');
+const PROBES = Buffer.from(',"probes":');
+const USER_ID = Buffer.from('},"user":{"id":"');
+const QUOTE_CLOSE = Buffer.from('"}');
+const QUOTE_NAME = Buffer.from('","name":');
+const PROCESS_PID = Buffer.from(',"process":{"pid":');
+const NAME = Buffer.from(',"name":');
+const CLOSE = Buffer.from('}');
+
+const stateMembersByNumber: Buffer[] = [];
+/** `},"socket":{"state":"<name>","recv_q":` of a state number. */
+function stateMembers(state: number): Buffer {
+  return (stateMembersByNumber[state] ??= Buffer.from(`},"socket":{"state":"${stateName(state)}","recv_q":`));
+}
+
+const timerMembersByNumber: Buffer[] = [];
+/** `,"timer":{"name":"<name>","expires_s":` of a timer number. */
+function timerMembers(timer: number): Buffer {
+  return (timerMembersByNumber[timer] ??= Buffer.from(`,"timer":{"name":"${timerName(timer)}","expires_s":`));
 }

@@ -1,6 +1,6 @@
 /** The /proc/net/{tcp,udp} byte parser: fields, malformed and truncated lines. Address texts: inet-address.test.ts. */
 import { describe, expect, it } from 'vitest';
-import { AddressCache } from './inet-address.js';
+import { procAddressText } from './inet-address.js';
 import {
   countInetStates,
   newInetRow,
@@ -17,11 +17,12 @@ const L2 = '   1: 00000000:1538 00000000:0000 0A 00000000:00000002 00:00000000 0
 const V6 = '   0: 0000000000000000FFFF00000100007F:2328 B80D0120000000000000000001000000:99E4 01 00000000:00000000 00:00000000 00000000     0        0 7 1 0000000013fbbc05 100 0 0 10 0\n';
 
 function parse(text: string, v6 = false) {
-  const rows: InetRow[] = [];
+  const rows: (Omit<InetRow, 'local' | 'remote'> & { localIp: string; remoteIp: string })[] = [];
   const bad: string[] = [];
   const buf = Buffer.from(text, 'latin1');
-  const end = parseInetLines(buf, 0, { v6, stateMask: null, addresses: new AddressCache() }, newInetRow(), (r) => {
-    rows.push({ ...r });
+  const end = parseInetLines(buf, 0, { v6, stateMask: null }, newInetRow(), (r) => {
+    const { local, remote, ...rest } = r;
+    rows.push({ ...rest, localIp: procAddressText(local, v6), remoteIp: procAddressText(remote, v6) });
     return NEXT;
   }, (s, e) => bad.push(buf.toString('latin1', s, e)));
   expect(end).toBe(buf.length);
@@ -59,7 +60,7 @@ describe('parseInetLines', () => {
 
   it('pauses after or before a row and resumes where asked', () => {
     const buf = Buffer.from(HEADER + L1 + L2, 'latin1');
-    const o = { v6: false, stateMask: null, addresses: new AddressCache() };
+    const o = { v6: false, stateMask: null };
     const seen: number[] = [];
     let calls = 0;
     const onRow = (r: InetRow) => {
@@ -81,7 +82,7 @@ describe('parseInetLines', () => {
     const mask = new Uint8Array(256);
     mask[10] = 1;
     const rows: number[] = [];
-    parseInetLines(Buffer.from(HEADER + L1 + L2), 0, { v6: false, stateMask: mask, addresses: new AddressCache() }, newInetRow(), (r) => {
+    parseInetLines(Buffer.from(HEADER + L1 + L2), 0, { v6: false, stateMask: mask }, newInetRow(), (r) => {
       rows.push(r.state);
       return NEXT;
     }, () => {});

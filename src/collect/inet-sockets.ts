@@ -10,15 +10,19 @@
  * `name (when/100 s/retrnsmt/timeout)`, and for UDP the state ESTABLISHED or nothing (CLOSE).
  */
 import { yieldToLoop } from '../core/yield.js';
-import { AddressCache, HEX } from './inet-address.js';
+import { HEX } from './inet-address.js';
 
 export * from './inet-states.js';
 
 /** One parsed line. The parser reuses one object: copy what you keep. */
 export interface InetRow {
-  localIp: string;
+  /**
+   * The local address as the file prints it: one word (IPv4) or four (IPv6), each the u32 of a
+   * `%08X` field; writeProcAddress() and procAddressText() give netstat's text.
+   */
+  readonly local: Uint32Array;
   localPort: number;
-  remoteIp: string;
+  readonly remote: Uint32Array;
   remotePort: number;
   /** Kernel state number; stateName() gives netstat's text. */
   state: number;
@@ -37,9 +41,9 @@ export interface InetRow {
 
 export function newInetRow(): InetRow {
   return {
-    localIp: '',
+    local: new Uint32Array(4),
     localPort: 0,
-    remoteIp: '',
+    remote: new Uint32Array(4),
     remotePort: 0,
     state: 0,
     txQueue: 0,
@@ -102,7 +106,6 @@ export interface InetParseOptions {
   readonly v6: boolean;
   /** Only rows whose state has a non-zero entry are handed on (indexed by state number); null: all. */
   readonly stateMask: Uint8Array | null;
-  readonly addresses: AddressCache;
 }
 
 const SP = 32;
@@ -203,13 +206,17 @@ function parseLine(buf: Buffer, s: number, e: number, o: InetParseOptions, row: 
   while (at < e && buf[at] === SP) at++;
   if (at >= e || buf[at] === NL || buf[at] === 13) return -1;
   if (o.stateMask !== null && o.stateMask[state] !== 1) return 2;
-  const a = o.addresses;
-  const lip = o.v6 ? a.ipv6(buf, local) : a.ipv4(buf, local);
-  const rip = o.v6 ? a.ipv6(buf, remote) : a.ipv4(buf, remote);
-  if (lip === null || rip === null) return -1;
-  row.localIp = lip;
+  const words = o.v6 ? 4 : 1;
+  for (let w = 0; w < words; w++) {
+    at = local + w * 8;
+    const l = hexField(buf, 8);
+    at = remote + w * 8;
+    const r = hexField(buf, 8);
+    if (l < 0 || r < 0) return -1;
+    row.local[w] = l;
+    row.remote[w] = r;
+  }
   row.localPort = lport;
-  row.remoteIp = rip;
   row.remotePort = rport;
   row.state = state;
   row.txQueue = tx;

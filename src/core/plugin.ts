@@ -20,21 +20,32 @@ export type EventFields = Record<string, unknown>;
  */
 export class EncodedFields {
   private constructor(
-    /** The object's members without the braces: `"a":1,"b":{"c":2}` (empty for no fields). */
-    readonly members: string,
+    private readonly text: string | null,
+    /** The members as UTF-8 when given as bytes (fromBytes). */
+    readonly utf8: Uint8Array | null,
   ) {}
 
   /** From what `JSON.stringify(fields)` would give: an object's JSON text. */
   static fromJson(json: string): EncodedFields {
-    return new EncodedFields(json.slice(1, -1));
+    return new EncodedFields(json.slice(1, -1), null);
+  }
+
+  /** From the members alone: `"a":1,"b":{"c":2}` (empty for no fields), without the braces. */
+  static fromMembers(members: string): EncodedFields {
+    return new EncodedFields(members, null);
   }
 
   /**
-   * From the members alone, which spares the envelope encoder a copy of each event's text
-   * (the form the socket collectors use).
+   * From the members as UTF-8 bytes (JsonBytes.fields() makes them), the cheapest form: they
+   * are copied during emit(), so the collector may overwrite them once emit() returned.
    */
-  static fromMembers(members: string): EncodedFields {
-    return new EncodedFields(members);
+  static fromBytes(members: Uint8Array): EncodedFields {
+    return new EncodedFields(null, members);
+  }
+
+  /** The object's members without the braces. */
+  get members(): string {
+    return this.text ?? Buffer.from(this.utf8!.buffer, this.utf8!.byteOffset, this.utf8!.length).toString('utf8');
   }
 
   get json(): string {
