@@ -32,7 +32,6 @@ import {
   type ParsePause,
   type RowAction,
 } from './inet-sockets.js';
-import { JsonStrings } from './json-strings.js';
 import { MalformedTally } from './malformed.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
@@ -57,7 +56,10 @@ export class InetSocketCollector implements Collector {
   private readonly summaryDataset: string;
   /** The state names a summary reports (zeros included), in kernel order. */
   private readonly summaryStates: readonly string[];
-  private readonly jsonStrings = new JsonStrings();
+  /** `},"user":{"id":"<uid>","name":<name>}` by uid, made once per cycle (the passwd file may change). */
+  private readonly userMembers = new Map<number, Buffer>();
+  /** `,"process":{"pid":<pid>,"name":<name>}` by pid, made once per cycle (pids are reused). */
+  private readonly processMembers = new Map<number, Buffer>();
   private readonly out = new JsonBytes();
 
   constructor(
@@ -90,6 +92,8 @@ export class InetSocketCollector implements Collector {
     const { mode, families } = this.options;
     const summary = mode !== 'sockets';
     this.users?.refresh();
+    this.userMembers.clear();
+    this.processMembers.clear();
     if (this.owners) await this.owners.beginCycle(this.logger);
     for (const view of await this.procfs.netViews()) {
       if (ctx.signal.aborted) return;
@@ -162,7 +166,7 @@ export class InetSocketCollector implements Collector {
     const transport = this.transport;
     const type = v6 ? 'ipv6' : 'ipv4';
     const dataset = this.socketDataset;
-    const { localPorts, remotePorts, owners, users } = this;
+    const { localPorts, remotePorts, owners, users, userMembers, processMembers } = this;
     const timers = o.timers;
     const popts: InetParseOptions = { v6, stateMask: this.stateMask };
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
@@ -170,7 +174,6 @@ export class InetSocketCollector implements Collector {
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
     const viewJson = encodedViewFields(view);
     const head = Buffer.from(`"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`);
-    const js = this.jsonStrings;
     const out = this.out;
     const pause: ParsePause = { rescan: false, blocked: false };
 
@@ -190,7 +193,6 @@ export class InetSocketCollector implements Collector {
         }
       }
       counts[r.state]!++;
-      const name = users?.name(r.uid);
       out.reset();
       out.raw(head);
       writeAddress(out, r.local, v6);
@@ -215,20 +217,20 @@ export class InetSocketCollector implements Collector {
         out.uint(r.probes);
         out.raw(CLOSE);
       }
-      out.raw(USER_ID);
-      out.uint(r.uid);
-      if (name === undefined) out.raw(QUOTE_CLOSE);
-      else {
-        out.raw(QUOTE_NAME);
-        out.raw(js.get(name));
-        out.raw(CLOSE);
+      let user = userMembers.get(r.uid);
+      if (user === undefined) {
+        const name = users?.name(r.uid);
+        user = Buffer.from(`},"user":{"id":"${r.uid}"${name === undefined ? '' : `,"name":${JSON.stringify(name)}`}}`);
+        userMembers.set(r.uid, user);
       }
+      out.raw(user);
       if (owner !== undefined) {
-        out.raw(PROCESS_PID);
-        out.uint(owner.pid);
-        out.raw(NAME);
-        out.raw(js.get(owner.name));
-        out.raw(CLOSE);
+        let processText = processMembers.get(owner.pid);
+        if (processText === undefined) {
+          processText = Buffer.from(`,"process":{"pid":${owner.pid},"name":${JSON.stringify(owner.name)}}`);
+          processMembers.set(owner.pid, processText);
+        }
+        out.raw(processText);
       }
       let fields;
       if (viewJson === null) fields = withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
@@ -305,11 +307,6 @@ const SEND_Q = Buffer.from(',"send_q":');
 const INODE = Buffer.from(',"inode":');
 const RETRANSMITS = Buffer.from(',"retransmits":');
 const PROBES = Buffer.from(',"probes":');
-const USER_ID = Buffer.from('},"user":{"id":"');
-const QUOTE_CLOSE = Buffer.from('"}');
-const QUOTE_NAME = Buffer.from('","name":');
-const PROCESS_PID = Buffer.from(',"process":{"pid":');
-const NAME = Buffer.from(',"name":');
 const CLOSE = Buffer.from('}');
 
 const stateMembersByNumber: Buffer[] = [];
