@@ -21,16 +21,31 @@ function plan(over: { id?: string; datasets?: string[]; maxEvents?: number; when
   };
 }
 
+/**
+ * What a sink may keep of an event past write() (its line is then written over): the line, a copy
+ * of its bytes, the block those lay in, and fields parsed from the line.
+ */
+interface KeptEvent extends SinkEvent {
+  readonly block: ArrayBufferLike;
+}
+function keep(e: SinkEvent): KeptEvent {
+  const line = e.line;
+  const whole = JSON.parse(line) as Record<string, unknown>;
+  const field = (path: string): unknown =>
+    path.split('.').reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), whole);
+  return { dataset: e.dataset, sequence: e.sequence, line, bytes: Buffer.from(e.bytes), block: e.bytes.buffer, field };
+}
+
 /** A sink that records what it was given and fails as told. */
 class RecordingSink implements Sink {
-  readonly written: SinkEvent[] = [];
+  readonly written: KeptEvent[] = [];
   failures: SinkError[] = [];
   gate: Promise<void> = Promise.resolve();
   async write(batch: readonly SinkEvent[]): Promise<void> {
     await this.gate;
     const failure = this.failures.shift();
     if (failure) throw failure;
-    this.written.push(...batch);
+    this.written.push(...batch.map(keep));
   }
 }
 
@@ -83,6 +98,50 @@ describe('pipeline', () => {
       expect(parsed.labels.site).toBe('Zürich 東京');
       expect(parsed.unix).toEqual(i % 1000 === 0 ? undefined : fields(i).unix);
     });
+  });
+
+  it('writes over a block of lines once every sink has settled its events, and not before', async () => {
+    let open!: () => void;
+    const slow = new RecordingSink();
+    slow.gate = new Promise((r) => (open = r));
+    const fast = new RecordingSink();
+    const p = pipelineOf(
+      new SinkRunner(plan({ id: 'fast', batch: 1000 }), fast, logger),
+      new SinkRunner(plan({ id: 'slow', maxEvents: 50_000, batch: 1000 }), slow, logger),
+    );
+    p.start();
+    // ~20 MB of lines, 1000 at a time, letting the sinks run in between: 20 blocks' worth.
+    const fields = (i: number) => ({ i, pad: String(i % 10).repeat(400 + (i % 89)) });
+    for (let i = 0; i < 40_000; i++) {
+      p.emit('x.y', 'state', fields(i));
+      if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+    }
+    // The fast sink has written all the slow one still holds: none of those blocks may be reused.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fast.written).toHaveLength(40_000);
+    open();
+    await p.stop(Date.now() + 10_000);
+    for (const sink of [fast, slow]) {
+      expect(sink.written).toHaveLength(40_000);
+      sink.written.forEach((e, i) => {
+        expect(e.sequence).toBe(i + 1);
+        expect(e.field('i')).toBe(i);
+        expect(e.field('pad')).toBe(fields(i).pad);
+      });
+    }
+    // While the slow sink held everything, the blocks were all new ones.
+    expect(new Set(slow.written.map((e) => e.block)).size).toBeGreaterThanOrEqual(19);
+    // A sink alone: its settled blocks come back, so a few serve every line.
+    const alone = new RecordingSink();
+    const q = pipelineOf(new SinkRunner(plan({ batch: 1000 }), alone, logger));
+    q.start();
+    for (let i = 0; i < 40_000; i++) {
+      q.emit('x.y', 'state', fields(i));
+      if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+    }
+    await q.stop(Date.now() + 10_000);
+    alone.written.forEach((e, i) => expect(e.field('pad')).toBe(fields(i).pad));
+    expect(new Set(alone.written.map((e) => e.block)).size).toBeLessThanOrEqual(4);
   });
 
   it('leaves out fields that would overwrite the envelope', async () => {

@@ -19,13 +19,37 @@ export interface AgentIdentity {
 }
 
 /**
- * Lines are written one after the other, each with its newline, into blocks of this size, never
- * reused: a block is freed once no event in it is referenced. Lines kept as strings on the
- * JavaScript heap instead outlived the young generation while queued and were copied into the old
- * one, which at 100k events a cycle cost more garbage-collection time than building them. Events
- * stamped one after the other are NDJSON as they lie in their block (see ndjsonChunks).
+ * Lines are written one after the other, each with its newline, into blocks of this size. Lines
+ * kept as strings on the JavaScript heap instead outlived the young generation while queued and
+ * were copied into the old one, which at 100k events a cycle cost more garbage-collection time
+ * than building them. Events stamped one after the other are NDJSON as they lie in their block
+ * (see ndjsonChunks).
  */
 const BLOCK_BYTES = 1 << 20;
+
+/**
+ * Blocks whose every event the sinks have settled wait here for reuse, up to this many. Left to
+ * the garbage collector instead, a running agent's blocks came and went in swings of 20–30 MB of
+ * RSS: V8 frees memory outside its heap only when a full collection finds its owner dead.
+ */
+const SPARE_BLOCKS = 8;
+
+/**
+ * A block of lines and how many still need it: one hold per sink an event in it was queued for,
+ * until that sink settles the event (written, failed or dropped), and one while the stamper
+ * writes into it. With no hold left the block is a spare, to be written over.
+ */
+class LineBlock {
+  holds = 1;
+  constructor(
+    readonly bytes: Buffer,
+    private readonly spares: LineBlock[],
+  ) {}
+
+  release(): void {
+    if (--this.holds === 0 && this.spares.length < SPARE_BLOCKS && this.bytes.length === BLOCK_BYTES) this.spares.push(this);
+  }
+}
 
 /** Runs of lines shorter than this are copied rather than written as views (see ndjsonChunks). */
 const MIN_VIEW_BYTES = 16 * 1024;
@@ -37,7 +61,7 @@ export class StampedEvent implements SinkEvent {
     readonly sequence: number,
     readonly timestamp: string,
     /** The block holding the line at [start, end), and its newline at end. */
-    private readonly block: Buffer,
+    private readonly block: LineBlock,
     private readonly start: number,
     private readonly end: number,
     /** The fields as emitted; null for EncodedFields, whose values field() parses from the line. */
@@ -46,11 +70,24 @@ export class StampedEvent implements SinkEvent {
   ) {}
 
   get line(): string {
-    return this.block.toString('utf8', this.start, this.end);
+    return this.block.bytes.toString('utf8', this.start, this.end);
   }
 
   get bytes(): Buffer {
-    return this.block.subarray(this.start, this.end);
+    return this.block.bytes.subarray(this.start, this.end);
+  }
+
+  /** Called for each sink the event is queued for: its line stays until that sink settles it. */
+  hold(): void {
+    this.block.holds++;
+  }
+
+  /**
+   * Called once per hold, when that sink is done with the event: from then on its block may be
+   * written over, so nothing of the event may be read after (the contract of Sink.write()).
+   */
+  release(): void {
+    this.block.release();
   }
 
   /**
@@ -70,7 +107,7 @@ export class StampedEvent implements SinkEvent {
       }
       scratch.push(lines);
     }
-    let run: Buffer | null = null;
+    let run: LineBlock | null = null;
     let from = 0;
     let to = 0;
     scratch.clear();
@@ -85,8 +122,8 @@ export class StampedEvent implements SinkEvent {
           yield scratch.bytes.subarray(0, scratch.length);
           scratch.clear();
         }
-        yield run.subarray(from, to);
-      } else if (run !== null) yield* copy(run.subarray(from, to - 1));
+        yield run.bytes.subarray(from, to);
+      } else if (run !== null) yield* copy(run.bytes.subarray(from, to - 1));
       run = null;
       if (event instanceof StampedEvent) {
         run = event.block;
@@ -137,7 +174,8 @@ export class EventStamper {
   private timestampBytes = Buffer.alloc(0);
   /** `","event":{"dataset":…,"kind":…,"sequence":` by dataset and kind. */
   private readonly headByDataset = new Map<string, Buffer>();
-  private block = Buffer.allocUnsafe(BLOCK_BYTES);
+  private readonly spares: LineBlock[] = [];
+  private block = new LineBlock(Buffer.allocUnsafe(BLOCK_BYTES), this.spares);
   private used = 0;
 
   constructor(identity: AgentIdentity) {
@@ -181,11 +219,8 @@ export class EventStamper {
     const { timestampBytes, common } = this;
     // 16 digits hold any sequence number; `}\n` ends the line.
     const most = timestampBytes.length + head.length + 16 + common.length + membersBytes + 2;
-    if (this.block.length - this.used < most) {
-      this.block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, most));
-      this.used = 0;
-    }
-    const block = this.block;
+    if (this.block.bytes.length - this.used < most) this.nextBlock(most);
+    const block = this.block.bytes;
     const start = this.used;
     let at = start;
     block.set(timestampBytes, at);
@@ -206,6 +241,15 @@ export class EventStamper {
     block[at++] = 0x7d; // }
     block[at] = 0x0a;
     this.used = at + 1;
-    return new StampedEvent(dataset, kind, sequence, this.lastIso, block, start, at, encoded ? null : fields, this.identity);
+    return new StampedEvent(dataset, kind, sequence, this.lastIso, this.block, start, at, encoded ? null : fields, this.identity);
+  }
+
+  /** Moves on to a spare block, or a new one (a line longer than a block gets one of its own). */
+  private nextBlock(bytes: number): void {
+    this.block.release();
+    const spare = bytes <= BLOCK_BYTES ? this.spares.pop() : undefined;
+    if (spare !== undefined) spare.holds = 1;
+    this.block = spare ?? new LineBlock(Buffer.allocUnsafe(Math.max(BLOCK_BYTES, bytes)), this.spares);
+    this.used = 0;
   }
 }

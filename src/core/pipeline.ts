@@ -84,14 +84,15 @@ export class SinkRunner {
     return this.depth >= this.plan.queue.max_events;
   }
 
-  /** Queues one event; applies the when_full policy. */
+  /** Queues one event, holding its line until this sink settles it; applies the when_full policy. */
   enqueue(event: StampedEvent): void {
     if (this.full) {
       this.counters.dropped++;
       if (this.plan.queue.when_full === 'drop_newest') return;
-      this.head++;
+      this.queue[this.head++]!.release();
       this.compact();
     }
+    event.hold();
     this.queue.push(event);
     if (this.depth > this.counters.max_queued) this.counters.max_queued = this.depth;
     if (this.wake) this.wakeWorker();
@@ -271,6 +272,9 @@ export class SinkRunner {
         this.counters.dropped += batch.length;
         this.logger.error({ sink: this.id, events: batch.length }, 'shutdown deadline reached during retries: batch dropped');
       }
+      // No write() has the batch now. (Events stop() gave up on while a write() hung are never
+      // released: their blocks are left to the garbage collector.)
+      for (const event of batch) event.release();
       this.inflight = 0;
     }
   }

@@ -98,8 +98,9 @@ export interface SinkEvent {
   readonly line: string;
   /**
    * The same line as UTF-8 bytes, what a sink writing bytes should take (`line` decodes them). A
-   * view into a block of many events' lines: holding it keeps the block in memory, so a sink that
-   * keeps lines beyond write() copies them (`Buffer.from(event.bytes)`) or keeps `line`.
+   * view into a block of many events' lines, which is written over once every sink has settled
+   * its events: a sink that keeps lines beyond write() copies them (`Buffer.from(event.bytes)`)
+   * or keeps `line`.
    */
   readonly bytes: Buffer;
   /** Any field of the whole event by dotted path (`host.name`, `event.dataset`, `source.port`). */
@@ -115,6 +116,8 @@ export interface Sink {
   open?(): Promise<void>;
   /**
    * Called with one batch at a time, in order, never concurrently, only after open() resolved.
+   * The events are valid until the returned promise settles (their lines are then written over):
+   * take what you keep beyond it (`line`, a copy of `bytes`, `field()` values) before.
    * Resolve once the batch is durable at the target (written, spooled to disk or acknowledged):
    * the pipeline then forgets it. Reject with a SinkError: retriable ones are retried with
    * backoff (the same batch, so a sink sees at-least-once delivery); others drop the batch,
