@@ -198,6 +198,10 @@ export class EventStamper {
     return this.sequence;
   }
 
+  /**
+   * The event with its line written into the current block. The line lasts while the stamper
+   * writes into that block; whoever needs it longer hold()s the event, and release()s it after.
+   */
   stamp(dataset: string, kind: EventKind, fields: EventFields | EncodedFields, nowMs: number): StampedEvent {
     if (nowMs !== this.lastMs) {
       this.lastMs = nowMs;

@@ -28,9 +28,9 @@ export interface ProcFs {
    * `<root>/<pid>/net/<file>` as a stream of chunks that each hold whole lines only (the last
    * chunk may end without a newline when the file does), or null when the file does not exist.
    * For big files (/proc/net/tcp at 100k sockets is 15 MB): no whole-file buffer, no string.
-   * A chunk is a view of a reused buffer, valid only until the next iteration step: copy out
-   * what you keep. Optional so that test doubles may omit it: use `netLineChunks()`, which
-   * falls back to `readNet()`.
+   * A chunk is a view of a reused buffer, valid only until the next iteration step or the end of
+   * the stream: copy out what you keep. Optional so that test doubles may omit it: use
+   * `netLineChunks()`, which falls back to `readNet()`.
    */
   readNetLines?(view: NetView, file: string, chunkSize?: number): Promise<AsyncIterable<Buffer> | null>;
 }
@@ -62,6 +62,15 @@ export async function netLineChunks(
  * sockets) cost more than the parsing. Filling 256 KiB blocks for a few ms at most; the
  * generator lets the event loop run between chunks.
  */
+/**
+ * The read buffers of finished streams, for the next ones. A fresh buffer per file and cycle lived
+ * through several young-generation collections while the file was read, so each was moved to the
+ * old generation, and outside V8's heap their memory piled up, 256 KiB a cycle, until a full
+ * collection a minute or two later: 20–30 MB of a running agent's RSS.
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 4;
+
 export async function readLinesIfExists(
   path: string,
   chunkSize = NET_CHUNK_SIZE,
@@ -75,7 +84,7 @@ export async function readLinesIfExists(
     throw err;
   }
   async function* chunks(): AsyncGenerator<Buffer> {
-    let buf = Buffer.allocUnsafe(chunkSize);
+    let buf = (chunkSize === NET_CHUNK_SIZE ? spareBuffers.pop() : undefined) ?? Buffer.allocUnsafe(chunkSize);
     let filled = 0; // bytes held in buf (a carried partial line, then new data)
     try {
       for (;;) {
@@ -99,6 +108,8 @@ export async function readLinesIfExists(
       }
     } finally {
       closeSync(fd);
+      // The last chunk is valid until the next step, and there is none: the buffer may serve another file.
+      if (buf.length === NET_CHUNK_SIZE && spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buf);
     }
   }
   return chunks();
