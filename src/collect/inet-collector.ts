@@ -4,8 +4,8 @@
  *
  * Per network view and family it streams /proc/<pid>/net/<transport>[6] in line-aligned chunks:
  * `mode: summary` only finds each line's state field (countInetStates); `mode: sockets` decodes
- * each line in place (parseInetLines) and emits one event per socket. No whole-file string, no
- * per-line string; address texts are cached.
+ * each line in place (parseInetLines) and emits one event per socket, its fields written as
+ * UTF-8 JSON bytes (JsonBytes). No whole-file string, no string per line or per event.
  */
 import type { Logger } from 'pino';
 import { JsonBytes } from '../core/json-bytes.js';
