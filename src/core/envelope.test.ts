@@ -25,7 +25,8 @@ const ndjson = (batch: readonly SinkEvent[]) => batch.map((e) => `${e.line}\n`).
 
 describe('StampedEvent.ndjsonChunks', () => {
   const stamper = new EventStamper(identity);
-  const stamp = (i: number) => stamper.stamp('tcp.socket', 'state', { i, pad: 'p'.repeat(300) }, 1_700_000_000_000);
+  // Held, as a sink's queue holds them: unheld, a block of lines may be written over.
+  const stamp = (i: number) => stamper.stamp('tcp.socket', 'state', { i, pad: 'p'.repeat(300) }, 1_700_000_000_000).hold();
 
   it('writes a run of consecutively stamped events as views of their block, nothing copied', () => {
     const batch = Array.from({ length: 1000 }, (_, i) => stamp(i));

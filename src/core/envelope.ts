@@ -78,8 +78,9 @@ export class StampedEvent implements SinkEvent {
   }
 
   /** Called for each sink the event is queued for: its line stays until that sink settles it. */
-  hold(): void {
+  hold(): this {
     this.block.holds++;
+    return this;
   }
 
   /**

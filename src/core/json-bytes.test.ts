@@ -39,7 +39,7 @@ describe('JsonBytes', () => {
       out.reset();
       out.raw(Buffer.from(`"v":"${v}","n":`));
       out.uint(i);
-      return stamper.stamp('x.y', 'state', out.fields(), 0);
+      return stamper.stamp('x.y', 'state', out.fields(), 0).hold();
     });
     out.reset();
     out.raw(Buffer.from('"overwritten":true,"and":"more than before"'));

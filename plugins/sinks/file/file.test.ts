@@ -69,7 +69,7 @@ describe('file sink', () => {
     const stamper = new EventStamper({ hostName: 'h', agentVersion: '0', agentId: 'a', ephemeralId: 'e', labels: {} });
     // Each batch is one run of ~70 KB in the stamper's block: one view, split across files.
     for (let b = 0; b < 5; b++) {
-      await s.write(Array.from({ length: 200 }, (_, i) => stamper.stamp('t.x', 'state', { i, pad: 'y'.repeat(100 + (i % 50)) }, 0)));
+      await s.write(Array.from({ length: 200 }, (_, i) => stamper.stamp('t.x', 'state', { i, pad: 'y'.repeat(100 + (i % 50)) }, 0).hold()));
     }
     await s.close();
     const files = readdirSync(dir).map((f) => join(dir, f));
