@@ -96,8 +96,8 @@ export class StampedEvent implements SinkEvent {
    * events stamped one after the other is one view of its block, newlines included: nothing is
    * copied. Shorter runs, and lines not made by the stamper, are copied into `scratch`, since a
    * write per short run (a sink that takes every tenth event) would cost more than the copy. A
-   * chunk of `scratch` is valid until the next step; views of blocks stay valid, blocks are never
-   * reused.
+   * chunk of `scratch` is valid until the next step; a view of a block as long as the batch's
+   * events are (until the sink's write() settles).
    */
   static *ndjsonChunks(batch: readonly SinkEvent[], scratch: LineBuffer): Generator<Buffer> {
     // Copies lines (without their last newline, which push() adds) into scratch, writing it out first when full.

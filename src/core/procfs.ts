@@ -51,6 +51,15 @@ export async function netLineChunks(
 }
 
 /**
+ * The read buffers of finished streams, for the next ones. A fresh buffer per file and cycle lived
+ * through several young-generation collections while the file was read, so each was moved to the
+ * old generation, and outside V8's heap their memory piled up, 256 KiB a cycle, until a full
+ * collection a minute or two later: 20–30 MB of a running agent's RSS.
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 4;
+
+/**
  * Streams a file in chunks ending on a line boundary, through one reused buffer that grows only
  * when a single line is longer than it. Null when the file does not exist.
  *
@@ -62,15 +71,6 @@ export async function netLineChunks(
  * sockets) cost more than the parsing. Filling 256 KiB blocks for a few ms at most; the
  * generator lets the event loop run between chunks.
  */
-/**
- * The read buffers of finished streams, for the next ones. A fresh buffer per file and cycle lived
- * through several young-generation collections while the file was read, so each was moved to the
- * old generation, and outside V8's heap their memory piled up, 256 KiB a cycle, until a full
- * collection a minute or two later: 20–30 MB of a running agent's RSS.
- */
-const spareBuffers: Buffer[] = [];
-const SPARE_BUFFERS = 4;
-
 export async function readLinesIfExists(
   path: string,
   chunkSize = NET_CHUNK_SIZE,
