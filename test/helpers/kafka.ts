@@ -3,7 +3,7 @@
  * hand-made SinkEvents and a capturing logger. Never a mock: without Java the tests fail with the reason.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,25 +182,23 @@ export function sequences(msgs: readonly ReadMessage[]): number[] {
 }
 
 /**
- * Transpiles the kafka sink and the core files it imports to JavaScript under .kafka/tsbuild (ignored),
- * so a child `node` process can use the sink as the agent would. Returns the path of sink.js.
+ * Transpiles the kafka sink and every project file it imports, transitively, to JavaScript under
+ * .kafka/tsbuild (ignored), so a child `node` process can use the sink as the agent would, whether
+ * or not dist/ is up to date. Returns the path of sink.js.
  */
 export async function buildSinkForChild(): Promise<string> {
   const ts = (await import('typescript')).default;
   const outRoot = path.join(ROOT, '.kafka', 'tsbuild');
-  const files = [
-    ...readdirSync(path.join(ROOT, 'plugins/sinks/kafka'))
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .map((f) => `plugins/sinks/kafka/${f}`),
-    'src/core/errors.ts',
-    'src/core/import-module.ts',
-    'src/core/plugin.ts',
-    'src/core/tokens.ts',
-    'src/core/units.ts',
-    'src/core/config/types.ts',
-  ];
-  for (const rel of files) {
+  const pending = ['plugins/sinks/kafka/sink.ts'];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    if (done.has(rel)) continue;
+    done.add(rel);
     const src = readFileSync(path.join(ROOT, rel), 'utf8');
+    for (const m of src.matchAll(/(?:from |import\()\s*'(\.{1,2}\/[^']+)\.js'/g)) {
+      pending.push(path.posix.join(path.posix.dirname(rel), `${m[1]}.ts`));
+    }
     const out = ts.transpileModule(src, {
       compilerOptions: {
         module: ts.ModuleKind.ES2022,
