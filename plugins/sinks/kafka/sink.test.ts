@@ -3,7 +3,7 @@
  * SASL on $KAFKA_SASL_PORT). Events are read back with kcat (librdkafka), a client that is not ours.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +38,14 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 function sink(options: Record<string, unknown>, id = 'kafka-test') {
   const cap = captureLogger();
   const s = new KafkaSink(
-    { brokers: [BROKER], spool: { path: tempDir() }, batch: { linger: '5ms' }, retry: { initial: '100ms', max: '1s' }, ...options } as KafkaSinkOptions,
+    {
+      brokers: [BROKER],
+      spool: { path: tempDir() },
+      dead_letter: { path: path.join(tempDir(), 'dead.ndjson') },
+      batch: { linger: '5ms' },
+      retry: { initial: '100ms', max: '1s' },
+      ...options,
+    } as KafkaSinkOptions,
     cap.logger,
     { id, type: 'kafka' },
   );
@@ -225,6 +232,29 @@ describe('kafka sink: failures', () => {
     await waitFor(() => s.stats().delivered === 4, 20_000, 'delivery');
     await s.close();
     expect(sequences(await readTopic(topic, { expected: 4 }))).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a topic Kafka refuses (a.x.y collides with a.x_y) is dead-lettered; every other topic keeps flowing', async () => {
+    const base = uniqueTopic('collide');
+    const { s, cap } = sink({ topic: `${base}.{{labels.t}}` });
+    await s.open();
+    const ev = (seq: number, t: string) => makeEvent(seq, 'tcp.socket', { labels: { t } });
+    await s.write([ev(1, 'a.x_y'), ev(2, 'ok')]);
+    await waitFor(() => s.stats().delivered === 2, 20_000, 'the first topics');
+    // Kafka folds "." and "_" together in metric names: a.x.y cannot exist beside a.x_y.
+    await s.write([ev(3, 'a.x.y'), ev(4, 'ok'), ev(5, 'a.x_y'), ev(6, 'a.x.y'), ev(7, 'ok')]);
+    await waitFor(() => s.stats().queue_depth === 0, 20_000, 'the spool to empty');
+    expect(s.stats()).toMatchObject({ delivered: 5, rejected: 2 });
+    expect(sequences(await readTopic(`${base}.ok`, { expected: 3 }))).toEqual([2, 4, 7]);
+    expect(sequences(await readTopic(`${base}.a.x_y`, { expected: 2 }))).toEqual([1, 5]);
+    const file = String(s.stats().dead_letter_file);
+    await s.close();
+    const letters = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(letters.map((l) => [l.destination, l.error.type, l.event.event.sequence])).toEqual([
+      [`${base}.a.x.y`, 'INVALID_TOPIC_EXCEPTION', 3],
+      [`${base}.a.x.y`, 'INVALID_TOPIC_EXCEPTION', 6],
+    ]);
+    expect(cap.text()).toMatch(/refused to create topic/);
   });
 
   it('a batch larger than the broker accepts is split; an event too large on its own is dropped and counted', async () => {
