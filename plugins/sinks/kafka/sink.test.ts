@@ -2,7 +2,7 @@
  * The kafka sink against a real broker (scripts/kafka-local.sh: Apache Kafka 4.x, KRaft, 127.0.0.1:$KAFKA_PORT,
  * SASL on $KAFKA_SASL_PORT). Events are read back with kcat (librdkafka), a client that is not ours.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,6 +273,25 @@ describe('kafka sink: failures', () => {
     expect([...new Set(got)].sort((a, b) => a - b)).toEqual([...Array(2511).keys()].map((i) => i + 1).filter((i) => i !== 2501));
     expect(got.length - new Set(got).size).toBeLessThanOrEqual(Number(s.stats().duplicates));
   });
+
+  it('a spool on a 4 MB volume carries ten times that to a healthy broker: disk comes back as Kafka acknowledges', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test mounts a 4 MB tmpfs and needs root');
+    const vol = tempDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', vol]);
+    try {
+      const topic = uniqueTopic('small-disk');
+      const { s } = sink({ topic, compression: 'lz4', spool: { path: path.join(vol, 'spool') } });
+      await s.open();
+      const events = 80_000; // ~40 MB of event lines
+      for (let i = 1; i <= events; i += 1000) await s.write(makeEvents(i, 1000));
+      await waitFor(() => s.stats().delivered === events, 120_000, 'delivery');
+      expect(s.stats()).toMatchObject({ dropped: 0, last_error: null });
+      await s.close();
+      expect(new Set(sequences(await readTopic(topic, { expected: events }))).size).toBe(events);
+    } finally {
+      execFileSync('umount', [vol]);
+    }
+  }, 180_000);
 
   it('spool full: drop_newest and drop_oldest count drops and keep the right events; block fails retriably', async () => {
     const one = Buffer.byteLength(makeEvent(1).line) + 60;
