@@ -8,7 +8,8 @@
 // turns with the tool it is compared with.
 // Needs root, iproute2, net-tools, python3 and a build (`npm run build`).
 //
-// usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 100]
+// usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 100] [--only REGEX]
+// (--only: just the agent and `once` cases whose label matches, beside the tools)
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ const arg = (name, dflt) => {
 const CONNECTIONS = Number(arg('connections', '50000'));
 const REPS = Number(arg('reps', '5'));
 const CYCLES = Number(arg('cycles', '100'));
+const ONLY = new RegExp(arg('only', ''));
 const PER_PROCESS = 8000; // 16k fds per holder, under the usual 20k hard limit
 
 if (process.getuid?.() !== 0) {
@@ -227,6 +229,7 @@ try {
 
   const tools = {
     'ss -tan': measure(['ss', '-tan']),
+    'ss -tln': measure(['ss', '-tln']),
     'ss -tanp': measure(['ss', '-tanp']),
     'netstat -tan': measure(['netstat', '-tan']),
     'cat /proc/net/tcp': measure(['cat', '/proc/net/tcp']),
@@ -238,15 +241,19 @@ try {
   }
 
   console.log(`a running agent (netagent run), CPU per cycle over cycles 10..${CYCLES}, RSS at cycle 10 and ${CYCLES}:`);
+  // [label, options, interval, target, compared with]
   const agentCases = [
-    ['summary', { mode: 'summary' }, 500, 1.0],
-    ['sockets', { mode: 'sockets' }, 1000, 2.5],
+    ['summary, source: proc', { mode: 'summary', source: 'proc' }, 500, 1.0, 'ss -tan'],
+    ['summary, source: netlink', { mode: 'summary', source: 'netlink' }, 500, 0.5, 'ss -tan'],
+    ['sockets, source: proc', { mode: 'sockets', source: 'proc' }, 1000, 2.5, 'ss -tan'],
+    ['sockets, source: netlink', { mode: 'sockets', source: 'netlink' }, 1000, 1.0, 'ss -tan'],
+    ['states: [LISTEN], source: netlink', { mode: 'sockets', states: ['LISTEN'], source: 'netlink' }, 200, 0.05, 'ss -tan'],
   ];
-  for (const [name, options, intervalMs, target] of agentCases) {
-    const r = await runningAgent(name, options, intervalMs, CYCLES);
+  for (const [name, options, intervalMs, target, vs] of agentCases.filter(([label]) => ONLY.test(label))) {
+    const r = await runningAgent(name.replace(/\W+/g, '-'), options, intervalMs, CYCLES);
     const growth = (r.rssN / r.rss10 - 1) * 100;
     console.log(
-      `  ${`mode: ${name}`.padEnd(44)} ${fmt(r.perCycle)} s  ${ratio(r.perCycle, ss)} ss -tan (target ≤ ${target}×)` +
+      `  ${name.padEnd(44)} ${fmt(r.perCycle)} s  ${ratio(r.perCycle, tools[vs].cpu)} ${vs} (target ≤ ${target}×)` +
         `  rss ${r.rss10.toFixed(0)} → ${r.rssN.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}%, target within 20%)`,
     );
   }
@@ -254,11 +261,14 @@ try {
   console.log('whole `netagent once` processes (start-up included), stdout to /dev/null, each in turns with its reference:');
   const bin = join(root, 'bin/netagent');
   const runs = [
-    ['mode: summary', { mode: 'summary' }, 1.5, 'ss -tan'],
-    ['mode: sockets', { mode: 'sockets' }, 3.0, 'ss -tan'],
-    ['mode: sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, 'ss -tanp'],
+    ['summary, source: proc', { mode: 'summary', source: 'proc' }, 1.5, 'ss -tan'],
+    ['summary, source: netlink', { mode: 'summary', source: 'netlink' }, 1.5, 'ss -tan'],
+    ['sockets, source: proc', { mode: 'sockets', source: 'proc' }, 3.0, 'ss -tan'],
+    ['sockets, source: netlink', { mode: 'sockets', source: 'netlink' }, 3.0, 'ss -tan'],
+    ['states: [LISTEN], source: netlink', { mode: 'sockets', states: ['LISTEN'], source: 'netlink' }, 0.5, 'ss -tan'],
+    ['sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, 'ss -tanp'],
   ];
-  for (const [label, options, target, vs] of runs) {
+  for (const [label, options, target, vs] of runs.filter(([label]) => ONLY.test(label))) {
     const cfg = onceConfig(label.replace(/\W+/g, '-'), options);
     const [r, ref] = measureInTurns([['node', bin, 'once', '-c', cfg], vs.split(' ')]);
     console.log(

@@ -4,7 +4,7 @@
 //   modules and their package lookups halves start-up, and the code cache (which Node 20 cannot
 //   keep for ES modules) spares compiling it: both count in `netagent once`, which the benchmarks
 //   compare with `ss`. kafkajs and cron, heavy and loaded only when configured, stay external, as
-//   does @node-rs/crc32, whose native .node file must load from node_modules.
+//   do @node-rs/crc32 and koffi, whose native .node files must load from node_modules.
 // - api.js, the plugin API (dist/src/index.js) as an ES module, for `import … from 'netagent'`
 //   outside a running agent (a plugin's own tests, type checks).
 // - agent-api.mjs, what `import … from 'netagent'` means inside a running agent (the module hook
@@ -38,7 +38,7 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  external: ['kafkajs', 'cron', '@node-rs/crc32'],
+  external: ['kafkajs', 'cron', '@node-rs/crc32', 'koffi'],
   logLevel: 'warning',
   legalComments: 'none',
 };

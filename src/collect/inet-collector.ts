@@ -2,16 +2,33 @@
  * The tcp and udp collectors: one implementation parametrised by transport. The plugin classes
  * in plugins/collectors/{tcp,udp}/collector.ts only bind it to DI tokens.
  *
- * Per network view and family it streams /proc/<pid>/net/<transport>[6] in line-aligned chunks:
- * `mode: summary` only finds each line's state field (countInetStates); `mode: sockets` decodes
- * each line in place (parseInetLines) and emits one event per socket, its fields written as
- * UTF-8 JSON bytes (JsonBytes). No whole-file string, no string per line or per event.
+ * Per network view and family it reads one socket table, from one of two sources:
+ * - netlink (`source: netlink`, and `auto` where the kernel allows it): the sock_diag dump of the
+ *   view's namespace (src/core/sock-diag.ts), with the state filter applied by the kernel, parsed
+ *   by parseInetDiag / countInetDiagStates;
+ * - proc: /proc/<pid>/net/<transport>[6] in line-aligned chunks, parsed by parseInetLines /
+ *   countInetStates.
+ * Both parsers fill the same InetRow with what /proc prints, and one writer makes the events:
+ * `mode: summary` only counts states; `mode: sockets` emits one event per socket, its fields
+ * written as UTF-8 JSON bytes (JsonBytes). No whole-file string, no string per line or per event.
  */
 import type { Logger } from 'pino';
 import { JsonBytes } from '../core/json-bytes.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
+import { SockDiag, SockDiagError, type DiagSocket } from '../core/sock-diag.js';
 import { MOST_ADDRESS_BYTES, writeProcAddress } from './inet-address.js';
+import {
+  AF_INET,
+  AF_INET6,
+  ALL_STATES,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  countInetDiagStates,
+  inetDiagRequest,
+  parseInetDiag,
+  stateBits,
+} from './inet-diag.js';
 import { portTable, type InetOptions } from './inet-options.js';
 import {
   CLOCK_TICKS,
@@ -45,6 +62,17 @@ const FAMILIES = [
   ['ipv6', '6'],
 ] as const;
 
+/** One socket table of one family in one view, from either source, as readTable() consumes it. */
+interface SocketTable {
+  /** The table's name in malformed-input reports: the /proc file, or the dump. */
+  readonly source: string;
+  readonly chunks: AsyncIterable<Buffer>;
+  /** Counts the chunk's sockets per state (the summary without filters). */
+  count(chunk: Buffer, counts: Float64Array, bad: MalformedTally): void;
+  /** Parses the chunk from pos on (a record start) into row; returns where to resume (see parseInetLines). */
+  parse(chunk: Buffer, pos: number, row: InetRow, onRow: (r: InetRow) => RowAction, bad: MalformedTally): number;
+}
+
 export class InetSocketCollector implements Collector {
   private readonly row: InetRow = newInetRow();
   private readonly stateMask: Uint8Array | null;
@@ -61,6 +89,12 @@ export class InetSocketCollector implements Collector {
   /** `,"process":{"pid":<pid>,"name":<name>}` by pid, made once per cycle (pids are reused). */
   private readonly processMembers = new Map<number, Buffer>();
   private readonly out = new JsonBytes();
+  /** idiag_states of the dump requests: the `states` filter, applied by the kernel. */
+  private readonly kernelStates: number;
+  /** The netlink source once loaded; `refused` when auto found it unavailable (for good: a reload tries again). */
+  private diag: SockDiag | 'refused' | null = null;
+  /** Log lines given once per instance, by key. */
+  private readonly told = new Set<string>();
 
   constructor(
     private readonly transport: Transport,
@@ -86,6 +120,7 @@ export class InetSocketCollector implements Collector {
     const sockets = options.mode !== 'summary';
     this.owners = sockets && options.processes ? owners : null;
     this.users = sockets && options.users ? new UserNames(procfs.root) : null;
+    this.kernelStates = wanted ? stateBits(TCP_STATE_NAMES.flatMap((name, n) => (wanted.has(name) ? [n] : []))) : ALL_STATES;
   }
 
   async collect(ctx: CollectContext): Promise<void> {
@@ -99,19 +134,123 @@ export class InetSocketCollector implements Collector {
       if (ctx.signal.aborted) return;
       const perFamily: Record<string, Record<string, number>> = {};
       const empty = await this.emptyFamilies(view);
-      for (const [family, suffix] of FAMILIES) {
-        if (!families.includes(family)) continue;
-        if (ctx.signal.aborted) return;
-        const file = this.transport + suffix;
-        const counts = empty.has(family) ? new Float64Array(256) : await this.readFile(ctx, view, file, family === 'ipv6');
-        if (counts && summary) perFamily[family] = this.stateCounts(counts);
+      const socket = this.diagSocket(view);
+      try {
+        for (const [family, suffix] of FAMILIES) {
+          if (!families.includes(family)) continue;
+          if (ctx.signal.aborted) return;
+          const v6 = family === 'ipv6';
+          let counts: Float64Array | null;
+          if (empty.has(family)) counts = new Float64Array(256);
+          else {
+            // null from the dump: auto found netlink refused just now, so /proc it is.
+            counts = socket !== null && this.diag !== 'refused' ? await this.dumpTable(ctx, view, socket, v6) : null;
+            counts ??= await this.readFile(ctx, view, this.transport + suffix, v6);
+          }
+          if (counts && summary) perFamily[family] = this.stateCounts(counts);
+        }
+      } finally {
+        socket?.close();
       }
       if (summary) this.emitSummary(ctx, view, perFamily);
     }
   }
 
   async close(): Promise<void> {
-    // Caches go with the instance.
+    if (this.diag instanceof SockDiag) this.diag.close();
+    this.diag = null;
+  }
+
+  /** Logs once per instance (per key): a fallback is a state of the host, not news every cycle. */
+  private tellOnce(key: string, level: 'warn' | 'info', fields: Record<string, unknown>, message: string): void {
+    if (this.told.has(key)) return;
+    this.told.add(key);
+    this.logger[level](fields, message);
+  }
+
+  /**
+   * The netlink socket for a view, or null to read /proc there: `source: proc`; auto where netlink
+   * is refused (koffi cannot load, the kernel refuses sock_diag) or the view's namespace cannot be
+   * entered (no CAP_SYS_ADMIN); a view that names no live namespace (a fixture directory as
+   * proc_root). `source: netlink` throws instead, naming the reason.
+   */
+  private diagSocket(view: NetView): DiagSocket | null {
+    const source = this.options.source;
+    if (source === 'proc' || this.diag === 'refused') return null;
+    if (this.diag === null) {
+      try {
+        this.diag = SockDiag.load();
+      } catch (err) {
+        if (source === 'netlink') throw new Error(`source netlink: ${reason(err)}`);
+        this.refuse(err);
+        return null;
+      }
+    }
+    let socket: DiagSocket | null;
+    try {
+      socket = this.diag.openIn(this.procfs.root, view);
+    } catch (err) {
+      if (source === 'netlink') throw new Error(`source netlink: namespace of ${this.procfs.root}/${view.pid}: ${reason(err)}`);
+      // Expected where the agent runs without CAP_SYS_ADMIN (the shipped deployments): info, not a warning.
+      this.tellOnce(
+        'namespace',
+        'info',
+        { reason: reason(err), net_pid: view.pid },
+        'netlink: cannot open a sock_diag socket in another network namespace (setns needs CAP_SYS_ADMIN); reading /proc/<pid>/net there, the same events (logged once)',
+      );
+      return null;
+    }
+    if (socket === null && source === 'netlink') {
+      throw new Error(`source netlink: ${this.procfs.root}/${view.pid}/ns/net is no network namespace to dump`);
+    }
+    return socket;
+  }
+
+  /** auto: netlink is unavailable here; /proc from now on (until a reload), said once. */
+  private refuse(err: unknown): void {
+    if (this.diag instanceof SockDiag) this.diag.close();
+    this.diag = 'refused';
+    this.tellOnce(
+      'refused',
+      'warn',
+      { reason: reason(err) },
+      `netlink sock_diag unavailable: reading /proc/net/${this.transport}{,6} instead`,
+    );
+  }
+
+  /**
+   * Dumps one family's sockets through the view's netlink socket; returns the per-state counts,
+   * or null when auto found the dump refused before its first socket (the caller reads /proc).
+   */
+  private async dumpTable(ctx: CollectContext, view: NetView, socket: DiagSocket, v6: boolean): Promise<Float64Array | null> {
+    const family = v6 ? AF_INET6 : AF_INET;
+    const protocol = this.transport === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+    const diag = this.diag as SockDiag;
+    const request = inetDiagRequest(family, protocol, this.kernelStates, 0, diag.nextSeq());
+    let answered = false;
+    const dump = socket.dump(request);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for await (const chunk of dump) {
+        answered = true;
+        yield chunk;
+      }
+    }
+    const dopts = { stateMask: this.stateMask };
+    const table: SocketTable = {
+      source: `netlink sock_diag ${this.transport}${v6 ? '6' : ''} (${this.procfs.root}/${view.pid}/ns/net)`,
+      chunks: chunks(),
+      count: (chunk, counts, bad) => countInetDiagStates(chunk, chunk.length, counts, (s, e) => bad.addBytes(chunk, s, e)),
+      parse: (chunk, pos, row, onRow, bad) => parseInetDiag(chunk, pos, chunk.length, dopts, row, onRow, (s, e) => bad.addBytes(chunk, s, e)),
+    };
+    try {
+      return await this.readTable(ctx, view, table, v6);
+    } catch (err) {
+      // Refused outright (no handler for the protocol, seccomp, a sandbox's netlink): nothing was
+      // emitted, so auto reads /proc instead; a dump failing midway fails the run.
+      if (answered || this.options.source === 'netlink' || !(err instanceof SockDiagError)) throw err;
+      this.refuse(err);
+      return null;
+    }
   }
 
   /**
@@ -136,30 +275,40 @@ export class InetSocketCollector implements Collector {
     return empty;
   }
 
-  /** Reads one file; returns the per-state counts (Float64Array by state number) or null when absent. */
+  /** Reads one /proc file; returns the per-state counts (Float64Array by state number) or null when absent. */
   private async readFile(ctx: CollectContext, view: NetView, file: string, v6: boolean): Promise<Float64Array | null> {
     const chunks = await netLineChunks(this.procfs, view, file);
     if (chunks === null) return null;
+    const popts: InetParseOptions = { v6, stateMask: this.stateMask };
+    return this.readTable(ctx, view, {
+      source: `${this.procfs.root}/${view.pid}/net/${file}`,
+      chunks,
+      count: (chunk, counts, bad) => countInetStates(chunk, v6, counts, (s, e) => bad.addRange(chunk, s, e)),
+      parse: (chunk, pos, row, onRow, bad) => parseInetLines(chunk, pos, popts, row, onRow, (s, e) => bad.addRange(chunk, s, e)),
+    }, v6);
+  }
+
+  /** Reads one socket table; returns the per-state counts (Float64Array by state number). */
+  private async readTable(ctx: CollectContext, view: NetView, table: SocketTable, v6: boolean): Promise<Float64Array> {
     const counts = new Float64Array(256);
     const bad = new MalformedTally();
-    const onBad = (buf: Buffer, s: number, e: number): void => bad.addRange(buf, s, e);
     const sockets = this.options.mode !== 'summary';
     if (!sockets && !this.localPorts && !this.remotePorts) {
-      for await (const chunk of chunks) countInetStates(chunk, v6, counts, (s, e) => onBad(chunk, s, e));
+      for await (const chunk of table.chunks) table.count(chunk, counts, bad);
     } else {
-      await this.readRows(ctx, view, chunks, v6, counts, onBad);
+      await this.readRows(ctx, view, table, v6, counts, bad);
     }
-    bad.report(ctx, `${this.procfs.root}/${view.pid}/net/${file}`);
+    bad.report(ctx, table.source);
     return counts;
   }
 
   private async readRows(
     ctx: CollectContext,
     view: NetView,
-    chunks: AsyncIterable<Buffer>,
+    table: SocketTable,
     v6: boolean,
     counts: Float64Array,
-    onBad: (buf: Buffer, s: number, e: number) => void,
+    bad: MalformedTally,
   ): Promise<void> {
     const o = this.options;
     const sockets = o.mode !== 'summary';
@@ -168,7 +317,6 @@ export class InetSocketCollector implements Collector {
     const dataset = this.socketDataset;
     const { localPorts, remotePorts, owners, users, userMembers, processMembers } = this;
     const timers = o.timers;
-    const popts: InetParseOptions = { v6, stateMask: this.stateMask };
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
     // strings per socket. A view's own fields (namespace, container) are appended; should one of
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
@@ -208,6 +356,10 @@ export class InetSocketCollector implements Collector {
       out.uint(r.txQueue);
       out.raw(INODE);
       out.uint(r.inode);
+      if (r.backlogMax >= 0) {
+        out.raw(BACKLOG_MAX);
+        out.uint(r.backlogMax);
+      }
       if (timers) {
         out.raw(timerMembers(r.timer));
         out.number(r.timerTicks / CLOCK_TICKS);
@@ -246,8 +398,8 @@ export class InetSocketCollector implements Collector {
     };
 
     await parseChunksPausably(
-      chunks,
-      (chunk, pos) => parseInetLines(chunk, pos, popts, this.row, onRow, (s, e) => onBad(chunk, s, e)),
+      table.chunks,
+      (chunk, pos) => table.parse(chunk, pos, this.row, onRow, bad),
       pause,
       { rescan: () => owners!.rescan(), drained: () => ctx.drained() },
     );
@@ -287,6 +439,10 @@ export class InetSocketCollector implements Collector {
 /** The socket events' top-level keys; a view field under one of them must be merged, not appended. */
 const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process']);
 
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** `,"netns":{…}` for appending to an event's JSON text, empty for none, null when keys collide. */
 function encodedViewFields(view: NetView): Buffer | null {
   const keys = Object.keys(view.fields);
@@ -308,6 +464,7 @@ const INODE = Buffer.from(',"inode":');
 const RETRANSMITS = Buffer.from(',"retransmits":');
 const PROBES = Buffer.from(',"probes":');
 const CLOSE = Buffer.from('}');
+const BACKLOG_MAX = Buffer.from(',"backlog_max":');
 
 const stateMembersByNumber: Buffer[] = [];
 /** `},"socket":{"state":"<name>","recv_q":` of a state number. */

@@ -30,7 +30,7 @@ export function inetOptionsSchema(transport: 'tcp' | 'udp') {
       }),
       families: Type.Array(Type.Union([Type.Literal('ipv4'), Type.Literal('ipv6')]), {
         default: ['ipv4', 'ipv6'],
-        description: `which files to read: ipv4 = /proc/net/${transport}, ipv6 = /proc/net/${transport}6 (IPv6 sockets, including v4-mapped peers)`,
+        description: `which families: ipv4 (the AF_INET dump, or /proc/net/${transport}), ipv6 (AF_INET6, or /proc/net/${transport}6: IPv6 sockets, including v4-mapped peers)`,
       }),
       local_ports: Type.Array(PortSpec, {
         default: [],
@@ -51,6 +51,10 @@ export function inetOptionsSchema(transport: 'tcp' | 'udp') {
       timers: Type.Boolean({
         default: true,
         description: 'add socket.timer.{name,expires_s,retransmits,probes} (netstat -o)',
+      }),
+      source: Type.Union([Type.Literal('auto'), Type.Literal('proc'), Type.Literal('netlink')], {
+        default: 'auto',
+        description: `where the sockets are read: netlink = the kernel's sock_diag dump (what ss reads; state filters applied by the kernel); proc = /proc/net/${transport}{,6} (what netstat reads); auto = netlink, or proc (logged once, with the reason) where netlink is refused or its namespace cannot be entered`,
       }),
     },
     { additionalProperties: false },

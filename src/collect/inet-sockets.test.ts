@@ -16,12 +16,16 @@ const L1 = '   0: 0100007F:1F90 0100007F:E42A 01 00000010:000003E8 02:000001F4 0
 const L2 = '   1: 00000000:1538 00000000:0000 0A 00000000:00000002 00:00000000 00000000     0        0 448916 2 00000000fe28da63 100 0 0 10 0\n';
 const V6 = '   0: 0000000000000000FFFF00000100007F:2328 B80D0120000000000000000001000000:99E4 01 00000000:00000000 00:00000000 00000000     0        0 7 1 0000000013fbbc05 100 0 0 10 0\n';
 
+type NetlinkOnly = 'backlogMax' | 'attrs' | 'infoAt' | 'infoLen' | 'congAt' | 'congLen';
+
 function parse(text: string, v6 = false) {
-  const rows: (Omit<InetRow, 'local' | 'remote'> & { localIp: string; remoteIp: string })[] = [];
+  const rows: (Omit<InetRow, 'local' | 'remote' | NetlinkOnly> & { localIp: string; remoteIp: string })[] = [];
   const bad: string[] = [];
   const buf = Buffer.from(text, 'latin1');
   const end = parseInetLines(buf, 0, { v6, stateMask: null }, newInetRow(), (r) => {
-    const { local, remote, ...rest } = r;
+    const { local, remote, backlogMax, attrs, infoAt, infoLen, congAt, congLen, ...rest } = r;
+    // What only the netlink source fills stays at "none".
+    expect({ backlogMax, attrs: attrs.length, infoAt, infoLen, congAt, congLen }).toEqual({ backlogMax: -1, attrs: 0, infoAt: 0, infoLen: 0, congAt: 0, congLen: 0 });
     rows.push({ ...rest, localIp: procAddressText(local, v6), remoteIp: procAddressText(remote, v6) });
     return NEXT;
   }, (s, e) => bad.push(buf.toString('latin1', s, e)));

@@ -37,7 +37,20 @@ export interface InetRow {
   /** The `timeout` column: unanswered zero-window/keepalive probes (icsk_probes_out). */
   probes: number;
   inode: number;
+  /** A listener's listen() backlog where the source reports it (netlink), else -1. */
+  backlogMax: number;
+  /**
+   * Netlink only: the received bytes holding the TCP_INFO and congestion name attributes of this
+   * row, at [infoAt, infoAt + infoLen) and [congAt, congAt + congLen); lengths 0 when absent.
+   */
+  attrs: Buffer;
+  infoAt: number;
+  infoLen: number;
+  congAt: number;
+  congLen: number;
 }
+
+const NO_ATTRS = Buffer.alloc(0);
 
 export function newInetRow(): InetRow {
   return {
@@ -54,6 +67,12 @@ export function newInetRow(): InetRow {
     uid: 0,
     probes: 0,
     inode: 0,
+    backlogMax: -1,
+    attrs: NO_ATTRS,
+    infoAt: 0,
+    infoLen: 0,
+    congAt: 0,
+    congLen: 0,
   };
 }
 

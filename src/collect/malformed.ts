@@ -28,6 +28,11 @@ export class MalformedTally {
     if (this.count++ === 0) this.example = example(buf.toString('latin1', s, Math.min(e, s + EXAMPLE_MAX + 1)).trimEnd());
   }
 
+  /** Counts one binary record buf[s, e) (netlink messages): the first one's leading bytes in hex are the example. */
+  addBytes(buf: Buffer, s: number, e: number): void {
+    if (this.count++ === 0) this.example = example(buf.toString('hex', s, Math.min(e, s + EXAMPLE_MAX / 2 + 1)));
+  }
+
   /** Reports the tally, if any, through CollectContext.malformed(). */
   report(ctx: Pick<CollectContext, 'malformed'>, source: string): void {
     if (this.count > 0) ctx.malformed(source, this.count, this.example);

@@ -1,12 +1,16 @@
 /**
  * The tests the tcp and udp collectors share: in a namespace holding a socket zoo, the
- * collector reading /proc/<pid>/net through a pid inside it gives exactly the rows of its
+ * collector reading the namespace through a pid inside it gives exactly the rows of its
  * transport that `netstat -tanuepW` prints there (addresses, ports, state, queues, user, inode,
- * pid), and summary counts per state and family match netstat's.
+ * pid), and summary counts per state and family match netstat's. In a second namespace holding a
+ * randomized crowd of sockets, the netlink source gives the events the /proc source gives, byte for
+ * byte but for the timers' countdowns, and both give netstat's rows.
  */
 import { describe, expect, it } from 'vitest';
 import type { CollectorManifest } from '../../src/core/plugin.js';
-import { collectOnce } from './collect.js';
+import { SockDiag } from '../../src/core/sock-diag.js';
+import { collectOnce, type CollectedEvent } from './collect.js';
+import { parseSsInfo } from './ss-oracle.js';
 import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from './netstat-oracle.js';
 import { useSocketZoo, type SocketCollectorClass } from './socket-zoo.js';
 
@@ -72,5 +76,104 @@ export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows 
       const owners = (c as any).owners;
       expect(owners.fullScans).toBe(1);
     });
+  });
+}
+
+/** The JSON text of a socket event without what only one source has or what moves between two reads. */
+function comparableJson(ev: CollectedEvent): string {
+  return ev.json!.replace(/"expires_s":[0-9.e+-]+/, '"expires_s":_').replace(/,"backlog_max":\d+/, '');
+}
+
+/** A socket's identity across two reads: table, addresses, state, inode. */
+function socketKey(ev: CollectedEvent): string {
+  const r = inetEventRow(ev);
+  return `${rowKey(r)} ${r.inode}`;
+}
+
+function byKey(events: CollectedEvent[]): Map<string, CollectedEvent> {
+  const map = new Map<string, CollectedEvent>();
+  for (const ev of events) {
+    const key = socketKey(ev);
+    expect(map.has(key), `two sockets read as ${key}`).toBe(false);
+    map.set(key, ev);
+  }
+  return map;
+}
+
+export function netlinkMatchesProc({ transport, cls, manifest }: InetSuite): void {
+  const crowdNs = useSocketZoo(`na${transport}nl`, { crowd: true });
+  const collector = (options: Record<string, unknown>) => crowdNs.collector(cls, manifest, options);
+
+  describe(`${transport}: source netlink against source proc and netstat, on a randomized socket set`, () => {
+    it('auto chooses netlink here', async () => {
+      const c = collector({ source: 'auto' });
+      await collectOnce(c);
+      expect((c as any).diag).toBeInstanceOf(SockDiag);
+    });
+
+    it('netlink gives the events proc gives, byte for byte but for the timers counting down', async () => {
+      const proc = await collectOnce(collector({ source: 'proc', processes: true }));
+      const netlink = await collectOnce(collector({ source: 'netlink', processes: true }));
+      expect(proc.malformed).toEqual([]);
+      expect(netlink.malformed).toEqual([]);
+      const fromProc = byKey(proc.events);
+      const fromNetlink = byKey(netlink.events);
+      expect([...fromNetlink.keys()].sort()).toEqual([...fromProc.keys()].sort());
+      expect(fromProc.size).toBeGreaterThan(transport === 'tcp' ? 40 : 8);
+      for (const [key, p] of fromProc) {
+        const n = fromNetlink.get(key)!;
+        expect(comparableJson(n), key).toBe(comparableJson(p));
+        // The same countdown read a few ms apart, in the same 1/100 s ticks.
+        const [tp, tn] = [(p.fields as any).socket.timer, (n.fields as any).socket.timer];
+        expect(Math.abs(tp.expires_s - tn.expires_s), key).toBeLessThanOrEqual(1);
+      }
+    });
+
+    it('netlink gives exactly the rows of netstat -tanuepW', async () => {
+      const { events } = await collectOnce(collector({ source: 'netlink', processes: true }));
+      const expected = parseNetstatInet(crowdNs.ns.exec('netstat', ['-tanuepW']), { e: true, p: true }).filter((r) =>
+        r.proto.startsWith(transport),
+      );
+      expect(sorted(events.map(inetEventRow)).map(comparable)).toEqual(sorted(expected).map(comparable));
+    });
+
+    it('summary counts of both sources agree with netstat per state and family', async () => {
+      const rows = parseNetstatInet(crowdNs.ns.exec('netstat', ['-tanuW']));
+      for (const source of ['proc', 'netlink']) {
+        const { events } = await collectOnce(collector({ source, mode: 'summary' }));
+        const f = events[0]!.fields as any;
+        for (const [family, proto] of [['ipv4', transport], ['ipv6', `${transport}6`]] as const) {
+          const want: Record<string, number> = {};
+          for (const r of rows.filter((x) => x.proto === proto)) {
+            const st = r.state === '' ? 'CLOSE' : r.state;
+            want[st] = (want[st] ?? 0) + 1;
+          }
+          const nonZero = Object.fromEntries(Object.entries(f.socket.families[family] as Record<string, number>).filter(([, v]) => v > 0));
+          expect(nonZero, `${source} ${family}`).toEqual(want);
+        }
+      }
+    });
+
+    const unconnected = transport === 'tcp' ? 'LISTEN' : 'CLOSE';
+    it(`states: [${unconnected}] through the kernel's filter gives netstat -${transport[0]}lnW's rows`, async () => {
+      const { events } = await collectOnce(collector({ source: 'netlink', states: [unconnected] }));
+      const expected = parseNetstatInet(crowdNs.ns.exec('netstat', [`-${transport[0]}lnW`])).filter((r) => r.proto.startsWith(transport));
+      expect(expected.length).toBeGreaterThan(2);
+      const rows = (list: InetToolRow[]) => list.map((r) => `${rowKey(r)} ${r.recvQ} ${r.sendQ}`).sort();
+      expect(rows(events.map(inetEventRow))).toEqual(rows(expected));
+    });
+
+    if (transport === 'tcp') {
+      it("a listener's socket.backlog_max (netlink only) is the Send-Q ss shows for it", async () => {
+        const { events } = await collectOnce(collector({ source: 'netlink', states: ['LISTEN'] }));
+        const listeners = new Map(parseSsInfo(crowdNs.ns.exec('ss', ['-tlnH'])).map((r) => [r.local, r]));
+        expect(events.length).toBe(listeners.size);
+        for (const ev of events) {
+          const r = inetEventRow(ev);
+          expect((ev.fields as any).socket.backlog_max, r.local).toBe(listeners.get(r.local)?.sendQ);
+        }
+      });
+
+    }
   });
 }

@@ -65,6 +65,66 @@ print("ready", flush=True)
 time.sleep(3600)
 `;
 
+/**
+ * A randomized crowd beside the zoo (its own random seed, printed with `ready`): listeners with
+ * random backlogs, v4 and v6, some with connections waiting in them; established pairs with
+ * random unread bytes, some with keepalive timers, some half-closed (CLOSE_WAIT / FIN_WAIT2) or
+ * closed (TIME_WAIT); connections stuck in SYN_SENT behind a full backlog (a running timer);
+ * UDP sockets bound to either family's loopback or wildcard, some connected with datagrams queued.
+ */
+const CROWD = String.raw`
+import errno, random, socket, sys, time
+seed = random.randrange(1 << 30)
+rng = random.Random(seed)
+keep = []
+FAMS = [(socket.AF_INET, "127.0.0.1", "0.0.0.0"), (socket.AF_INET6, "::1", "::")]
+listeners = []
+for _ in range(rng.randint(3, 8)):
+    fam, host, _any = rng.choice(FAMS)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0)); s.listen(rng.randint(8, 512)); keep.append(s)
+    listeners.append((s, fam, host))
+for _ in range(rng.randint(20, 150)):
+    s, fam, host = rng.choice(listeners)
+    c = socket.socket(fam, socket.SOCK_STREAM); c.connect((host, s.getsockname()[1]))
+    a, _ = s.accept()
+    if rng.random() < 0.3: c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    # Closing a socket with unread bytes resets the connection: only a side kept open gets any.
+    r = rng.random()
+    if r < 0.1:                                   # c: CLOSE_WAIT, a: FIN_WAIT2 (orphaned)
+        if rng.random() < 0.5: a.send(b"y" * rng.randint(1, 5000))
+        a.close(); keep.append(c)
+    elif r < 0.2:                                 # c: TIME_WAIT
+        c.close(); time.sleep(0.01); a.close()
+    else:
+        if rng.random() < 0.7: c.send(b"x" * rng.randint(1, 5000))
+        if rng.random() < 0.7: a.send(b"y" * rng.randint(1, 5000))
+        keep.extend((c, a))
+for s, fam, host in listeners[:2]:
+    for _ in range(rng.randint(1, 3)):          # waiting in the accept queue
+        c = socket.socket(fam, socket.SOCK_STREAM); c.connect((host, s.getsockname()[1])); keep.append(c)
+# A backlog of 0 holds one connection; the SYNs after it are dropped and retransmitted.
+fam, host, _any = rng.choice(FAMS)
+full = socket.socket(fam, socket.SOCK_STREAM); full.bind((host, 0)); full.listen(0); keep.append(full)
+c = socket.socket(fam, socket.SOCK_STREAM); c.connect((host, full.getsockname()[1])); keep.append(c)
+for _ in range(rng.randint(1, 3)):
+    c = socket.socket(fam, socket.SOCK_STREAM); c.setblocking(False)
+    err = c.connect_ex((host, full.getsockname()[1])); keep.append(c)
+udp = []
+for _ in range(rng.randint(5, 40)):
+    fam, host, anyaddr = rng.choice(FAMS)
+    u = socket.socket(fam, socket.SOCK_DGRAM); u.bind((host if rng.random() < 0.5 else anyaddr, 0)); keep.append(u)
+    udp.append((u, fam, host))
+for _ in range(rng.randint(3, 15)):
+    u, fam, host = rng.choice(udp)
+    c = socket.socket(fam, socket.SOCK_DGRAM); c.connect((host, u.getsockname()[1])); keep.append(c)
+    for _ in range(rng.randint(0, 4)): c.send(b"d" * rng.randint(1, 1200))
+print("crowd seed", seed, file=sys.stderr)
+print("ready", flush=True)
+time.sleep(3600)
+`;
+
 export interface SocketZoo {
   /** The pid of the python process holding the sockets (`ip netns exec` execs in place). */
   readonly pid: number;
@@ -72,9 +132,15 @@ export interface SocketZoo {
   cleanup(): void;
 }
 
-export async function startSocketZoo(ns: NetNamespace): Promise<SocketZoo> {
+export interface ZooOptions {
+  /** Also start the randomized crowd (CROWD) in the namespace. */
+  readonly crowd?: boolean;
+}
+
+export async function startSocketZoo(ns: NetNamespace, options: ZooOptions = {}): Promise<SocketZoo> {
   const dir = mkdtempSync(join(tmpdir(), 'netagent-zoo-'));
   const child = await ns.spawnReady('python3', ['-c', ZOO, dir]);
+  if (options.crowd) await ns.spawnReady('python3', ['-c', CROWD]);
   // Let the TIME_WAIT / FIN_WAIT2 transitions settle.
   await new Promise((r) => setTimeout(r, 200));
   return { pid: child.pid!, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
@@ -103,13 +169,13 @@ export interface ZooNamespace {
  * For one test file: a fresh namespace holding a socket zoo, made before the file's tests and
  * removed after them.
  */
-export function useSocketZoo(prefix: string): ZooNamespace {
+export function useSocketZoo(prefix: string, options: ZooOptions = {}): ZooNamespace {
   let ns: NetNamespace | undefined;
   let zoo: SocketZoo | undefined;
   let viewPid = '';
   beforeAll(async () => {
     ns = NetNamespace.create(prefix);
-    zoo = await startSocketZoo(ns);
+    zoo = await startSocketZoo(ns, options);
     viewPid = await ns.viewPid();
   });
   afterAll(() => {

@@ -35,7 +35,8 @@ function summaryCollector(pid: string) {
     read.push(file);
     return readNetLines(view, file, chunkSize);
   };
-  const options = optionsWithDefaults(tcpCollector.options, { mode: 'summary' });
+  // The /proc source, whose reads are watched here (the netlink source skips the same dumps).
+  const options = optionsWithDefaults(tcpCollector.options, { mode: 'summary', source: 'proc' });
   const collector = new TcpCollector(options as never, procfs, new SocketOwners('/proc'), pino({ level: 'silent' }), { id: 'tcp', type: 'tcp' });
   return { collector, read };
 }

@@ -4,7 +4,7 @@
  * `netstat -tanuepW` prints there: addresses, ports, state, queues, user, inode, pid.
  * The tests themselves are shared with the udp collector's: test/helpers/inet-netns-suite.ts.
  */
-import { inetCollectorMatchesNetstat } from '../../../test/helpers/inet-netns-suite.js';
+import { inetCollectorMatchesNetstat, netlinkMatchesProc } from '../../../test/helpers/inet-netns-suite.js';
 import { requireNetnsTools } from '../../../test/helpers/netns.js';
 import { TcpCollector } from './collector.js';
 import { tcpCollector } from './index.js';
@@ -12,3 +12,4 @@ import { tcpCollector } from './index.js';
 requireNetnsTools(['ip', 'netstat', 'ss', 'python3']);
 
 inetCollectorMatchesNetstat({ transport: 'tcp', cls: TcpCollector, manifest: tcpCollector, minRows: 15 });
+netlinkMatchesProc({ transport: 'tcp', cls: TcpCollector, manifest: tcpCollector, minRows: 15 });
