@@ -229,6 +229,7 @@ try {
 
   const tools = {
     'ss -tan': measure(['ss', '-tan']),
+    'ss -tani': measure(['ss', '-tani']),
     'ss -tln': measure(['ss', '-tln']),
     'ss -tanp': measure(['ss', '-tanp']),
     'netstat -tan': measure(['netstat', '-tan']),
@@ -247,6 +248,7 @@ try {
     ['summary, source: netlink', { mode: 'summary', source: 'netlink' }, 500, 0.5, 'ss -tan'],
     ['sockets, source: proc', { mode: 'sockets', source: 'proc' }, 1000, 2.5, 'ss -tan'],
     ['sockets, source: netlink', { mode: 'sockets', source: 'netlink' }, 1000, 1.0, 'ss -tan'],
+    ['sockets, info: true (netlink)', { mode: 'sockets', info: true }, 1500, 0.5, 'ss -tani'],
     ['states: [LISTEN], source: netlink', { mode: 'sockets', states: ['LISTEN'], source: 'netlink' }, 200, 0.05, 'ss -tan'],
   ];
   for (const [name, options, intervalMs, target, vs] of agentCases.filter(([label]) => ONLY.test(label))) {

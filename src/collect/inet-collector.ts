@@ -22,6 +22,8 @@ import {
   AF_INET,
   AF_INET6,
   ALL_STATES,
+  EXT_CONG,
+  EXT_INFO,
   IPPROTO_TCP,
   IPPROTO_UDP,
   countInetDiagStates,
@@ -29,6 +31,7 @@ import {
   parseInetDiag,
   stateBits,
 } from './inet-diag.js';
+import { writeTcpInfo } from './tcp-info.js';
 import { portTable, type InetOptions } from './inet-options.js';
 import {
   CLOCK_TICKS,
@@ -89,6 +92,8 @@ export class InetSocketCollector implements Collector {
   /** `,"process":{"pid":<pid>,"name":<name>}` by pid, made once per cycle (pids are reused). */
   private readonly processMembers = new Map<number, Buffer>();
   private readonly out = new JsonBytes();
+  /** tcp.info.* per socket (TCP_INFO through netlink). */
+  private readonly info: boolean;
   /** idiag_states of the dump requests: the `states` filter, applied by the kernel. */
   private readonly kernelStates: number;
   /** The netlink source once loaded; `refused` when auto found it unavailable (for good: a reload tries again). */
@@ -120,6 +125,8 @@ export class InetSocketCollector implements Collector {
     const sockets = options.mode !== 'summary';
     this.owners = sockets && options.processes ? owners : null;
     this.users = sockets && options.users ? new UserNames(procfs.root) : null;
+    this.info = options.info === true;
+    if (this.info && options.source === 'proc') throw new Error('info: true needs the netlink source (source: netlink or auto): /proc has no TCP_INFO');
     this.kernelStates = wanted ? stateBits(TCP_STATE_NAMES.flatMap((name, n) => (wanted.has(name) ? [n] : []))) : ALL_STATES;
   }
 
@@ -213,7 +220,7 @@ export class InetSocketCollector implements Collector {
     this.tellOnce(
       'refused',
       'warn',
-      { reason: reason(err) },
+      { reason: reason(err), ...(this.info ? { lost: 'tcp.info' } : {}) },
       `netlink sock_diag unavailable: reading /proc/net/${this.transport}{,6} instead`,
     );
   }
@@ -225,8 +232,10 @@ export class InetSocketCollector implements Collector {
   private async dumpTable(ctx: CollectContext, view: NetView, socket: DiagSocket, v6: boolean): Promise<Float64Array | null> {
     const family = v6 ? AF_INET6 : AF_INET;
     const protocol = this.transport === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+    const sockets = this.options.mode !== 'summary';
+    const ext = this.info && sockets ? EXT_INFO | EXT_CONG : 0;
     const diag = this.diag as SockDiag;
-    const request = inetDiagRequest(family, protocol, this.kernelStates, 0, diag.nextSeq());
+    const request = inetDiagRequest(family, protocol, this.kernelStates, ext, diag.nextSeq());
     let answered = false;
     const dump = socket.dump(request);
     async function* chunks(): AsyncGenerator<Buffer> {
@@ -317,6 +326,7 @@ export class InetSocketCollector implements Collector {
     const dataset = this.socketDataset;
     const { localPorts, remotePorts, owners, users, userMembers, processMembers } = this;
     const timers = o.timers;
+    const info = this.info;
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
     // strings per socket. A view's own fields (namespace, container) are appended; should one of
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
@@ -384,6 +394,7 @@ export class InetSocketCollector implements Collector {
         }
         out.raw(processText);
       }
+      if (info && r.infoLen + r.congLen > 0) writeTcpInfo(out, r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen);
       let fields;
       if (viewJson === null) fields = withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
       else {
@@ -437,7 +448,7 @@ export class InetSocketCollector implements Collector {
 }
 
 /** The socket events' top-level keys; a view field under one of them must be merged, not appended. */
-const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process']);
+const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process', 'tcp']);
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseNetstatInet } from '../../test/helpers/netstat-oracle.js';
-import { parseSsInfo } from '../../test/helpers/ss-oracle.js';
+import { parseSsInfo, SS_COMPARED, tcpInfoMismatches, type SsInfoRow } from '../../test/helpers/ss-oracle.js';
 import { procAddressText } from './inet-address.js';
 import {
   ALL_STATES,
@@ -22,6 +22,8 @@ import {
   stateBits,
   type DumpEnd,
 } from './inet-diag.js';
+import { JsonBytes } from '../core/json-bytes.js';
+import { TCP_INFO_FIELDS, tcpInfoObject, writeTcpInfo } from './tcp-info.js';
 import { NEXT, PAUSE_AFTER, PAUSE_BEFORE, newInetRow, parseInetLines, stateName, type InetRow } from './inet-sockets.js';
 
 const data = fileURLToPath(new URL('../../plugins/collectors/tcp/testdata/netlink-zoo/', import.meta.url));
@@ -32,6 +34,7 @@ interface Parsed {
   row: Omit<InetRow, 'local' | 'remote' | 'attrs'> & { local: number[]; remote: number[] };
   local: string;
   peer: string;
+  info?: Record<string, number | string>;
 }
 
 function copy(r: InetRow, v6: boolean): Parsed {
@@ -42,6 +45,7 @@ function copy(r: InetRow, v6: boolean): Parsed {
     row: { ...rest, local: [...local.subarray(0, words)], remote: [...remote.subarray(0, words)] },
     local: text(local, r.localPort),
     peer: text(remote, r.remotePort),
+    ...(r.infoLen + r.congLen > 0 ? { info: tcpInfoObject(r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen) } : {}),
   };
 }
 
@@ -121,6 +125,72 @@ describe('parseInetDiag on captured dumps', () => {
       for (const r of netstat.filter((x) => x.proto === name)) want[r.state] = (want[r.state] ?? 0) + 1;
       expect(got, name).toEqual(want);
     }
+  });
+});
+
+describe('TCP_INFO of captured dumps against ss -tainH of the same moment', () => {
+  const rows = [...parseDump('tcp', false).rows, ...parseDump('tcp6', true).rows];
+  const ss = new Map<string, SsInfoRow>(parseSsInfo(text('ss-tainH.txt')).map((r) => [`${r.local} ${r.peer}`, r]));
+  const withInfo = rows.filter((p) => p.info !== undefined);
+
+  it('every full socket has TCP_INFO and the algorithm; TIME_WAIT and request sockets have none', () => {
+    expect(withInfo.length).toBeGreaterThan(40);
+    for (const p of rows) {
+      const full = !['TIME_WAIT', 'SYN_RECV'].includes(stateName(p.row.state)) && !(p.row.inode === 0 && p.row.uid === 0 && p.row.timer === 3);
+      expect(p.info !== undefined, key(p)).toBe(full);
+    }
+  });
+
+  it('covers every tcp.info field', () => {
+    expect(SS_COMPARED.sort()).toEqual(TCP_INFO_FIELDS.map((f) => f.name).filter((n) => n !== 'retransmits').sort());
+  });
+
+  it('equals ss on every value of an idle connection, as ss prints it (it leaves out zeros)', () => {
+    for (const p of withInfo) {
+      const s = ss.get(`${p.local} ${p.peer}`);
+      expect(s, key(p)).toBeDefined();
+      expect(tcpInfoMismatches(p.info!, s!), key(p)).toEqual([]);
+    }
+    expect(withInfo.some((p) => p.info!.ssthresh === undefined)).toBe(true);
+  });
+});
+
+describe('writeTcpInfo', () => {
+  it('writes exactly what tcpInfoObject reads, for every captured socket', () => {
+    const out = new JsonBytes();
+    let written = 0;
+    for (const name of ['tcp', 'tcp6']) {
+      const buf = bytes(`${name}.bin`);
+      parseInetDiag(buf, 0, buf.length, { stateMask: null }, newInetRow(), (r) => {
+        if (r.infoLen + r.congLen === 0) return NEXT;
+        out.reset();
+        writeTcpInfo(out, r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen);
+        const json = JSON.parse(`{${out.bytes.toString('utf8', 1, out.length)}}`);
+        expect(json).toEqual({ tcp: { info: tcpInfoObject(r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen) } });
+        written++;
+        return NEXT;
+      }, () => {});
+    }
+    expect(written).toBeGreaterThan(40);
+  });
+
+  it('leaves out what a shorter (older) tcp_info lacks, and escapes an odd name', () => {
+    const info = Buffer.alloc(104);
+    info.writeUInt32LE(204000, 8); // rto
+    info.writeUInt32LE(10, 80); // cwnd
+    const name = Buffer.from('a"b\0');
+    const buf = Buffer.concat([info, name]);
+    const out = new JsonBytes();
+    writeTcpInfo(out, buf, 0, info.length, info.length, 3);
+    const json = JSON.parse(`{${out.bytes.toString('utf8', 1, out.length)}}`);
+    expect(json.tcp.info.congestion).toBe('a"b');
+    expect(json.tcp.info.rto).toBe(204);
+    expect(json.tcp.info.cwnd).toBe(10);
+    // bytes_acked (offset 120) and later fields are past 104 bytes.
+    expect(json.tcp.info.bytes_acked).toBeUndefined();
+    expect(json.tcp.info.min_rtt).toBeUndefined();
+    expect(json.tcp.info.total_retrans).toBe(0);
+    expect(Object.keys(json.tcp.info)).toEqual(Object.keys(tcpInfoObject(buf, 0, info.length, info.length, 3)));
   });
 });
 

@@ -56,6 +56,15 @@ export function inetOptionsSchema(transport: 'tcp' | 'udp') {
         default: 'auto',
         description: `where the sockets are read: netlink = the kernel's sock_diag dump (what ss reads; state filters applied by the kernel); proc = /proc/net/${transport}{,6} (what netstat reads); auto = netlink, or proc (logged once, with the reason) where netlink is refused or its namespace cannot be entered`,
       }),
+      ...(transport === 'tcp'
+        ? {
+            info: Type.Boolean({
+              default: false,
+              description:
+                'add tcp.info.* per socket: TCP_INFO (rtt, cwnd, retransmits, bytes, rates…) and the congestion algorithm, named as `ss -ti` names them; needs the netlink source',
+            }),
+          }
+        : {}),
     },
     { additionalProperties: false },
   );

@@ -19,6 +19,28 @@ describe('JsonBytes', () => {
     }
   });
 
+  it('writes thousandths as the exact decimal, which is what JSON.stringify(n / 1000) gives below 2^40', () => {
+    const out = new JsonBytes();
+    const text = (n: number) => {
+      out.reset();
+      out.thousandths(n);
+      return out.bytes.toString('utf8', 0, out.length);
+    };
+    /** The decimal n/1000 from its digits, trailing zeros dropped. */
+    const exact = (n: number) => {
+      const d = String(n).padStart(4, '0');
+      const frac = d.slice(-3).replace(/0+$/, '');
+      return d.slice(0, -3).replace(/^0+(?=\d)/, '') + (frac ? `.${frac}` : '');
+    };
+    for (const n of [0, 1, 29, 100, 1000, 1500, 2001, 204000, 999999]) expect(text(n), String(n)).toBe(JSON.stringify(n / 1000));
+    for (let i = 0; i < 3000; i++) {
+      const n = Math.floor(Math.random() * 2 ** (i % 2 === 0 ? 24 : 40));
+      expect(text(n)).toBe(JSON.stringify(n / 1000));
+      expect(text(n)).toBe(exact(n));
+    }
+    expect(text(Number.MAX_SAFE_INTEGER)).toBe(exact(Number.MAX_SAFE_INTEGER));
+  });
+
   it('grows without losing what it holds', () => {
     const out = new JsonBytes();
     const piece = Buffer.from('"ü":123,');

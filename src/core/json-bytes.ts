@@ -50,6 +50,15 @@ export class JsonBytes {
     else this.ascii(Number.isFinite(n) ? String(n) : 'null');
   }
 
+  /**
+   * A non-negative safe integer divided by 1000, exactly (microseconds as milliseconds: 29 →
+   * `0.029`, 1500 → `1.5`), without making a string.
+   */
+  thousandths(n: number): void {
+    const at = this.reserve(MOST_UINT_BYTES + 4);
+    this.length = writeThousandths(this.bytes, at, n);
+  }
+
   /** The members written so far as the fields of one event; valid until the next write or reset(). */
   fields(): EncodedFields {
     return EncodedFields.fromBytes(this.bytes.subarray(0, this.length));
@@ -63,6 +72,22 @@ export class JsonBytes {
 
 /** Writes a non-negative integer's decimal digits at `at`; returns the end. */
 export function writeDecimal(buf: Uint8Array, at: number, n: number): number {
+  if (n < 10) {
+    buf[at] = 48 + n;
+    return at + 1;
+  }
+  if (n < 0x80000000) {
+    // Small integers: 32-bit arithmetic, which V8 keeps out of doubles.
+    let digits = 2;
+    for (let p = 100; p <= n; p *= 10) digits++;
+    const end = at + digits;
+    for (let i = end - 1; i >= at; i--) {
+      const q = (n / 10) | 0;
+      buf[i] = 48 + (n - q * 10);
+      n = q;
+    }
+    return end;
+  }
   let digits = 1;
   for (let p = 10; p <= n; p *= 10) digits++;
   const end = at + digits;
@@ -72,4 +97,23 @@ export function writeDecimal(buf: Uint8Array, at: number, n: number): number {
     n = q;
   }
   return end;
+}
+
+/** Writes n / 1000 (n a non-negative safe integer) as its exact decimal at `at`; returns the end. */
+export function writeThousandths(buf: Uint8Array, at: number, n: number): number {
+  const whole = Math.floor(n / 1000);
+  let frac = n - whole * 1000;
+  let end = writeDecimal(buf, at, whole);
+  if (frac === 0) return end;
+  buf[end++] = 46; // .
+  let digits = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  for (let i = digits - 1; i >= 0; i--) {
+    buf[end + i] = 48 + (frac % 10);
+    frac = (frac / 10) | 0;
+  }
+  return end + digits;
 }

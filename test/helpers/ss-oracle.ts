@@ -73,3 +73,51 @@ export function parseSsInfo(text: string): SsInfoRow[] {
   }
   return rows;
 }
+
+/** `%g` of a number, as ss prints its milliseconds (6 significant digits, no trailing zeros). */
+export function printfG(n: number): string {
+  return String(Number(n.toPrecision(6)));
+}
+
+/** ss -ti's name of each tcp.info value compared one to one, and how ss prints it. */
+const SS_NAMES: Record<string, { name: string; print: 'int' | 'g' | 'ms-int' }> = {
+  mss: { name: 'mss', print: 'int' }, cwnd: { name: 'cwnd', print: 'int' }, ssthresh: { name: 'ssthresh', print: 'int' },
+  bytes_acked: { name: 'bytes_acked', print: 'int' }, bytes_received: { name: 'bytes_received', print: 'int' },
+  segs_out: { name: 'segs_out', print: 'int' }, segs_in: { name: 'segs_in', print: 'int' }, lost: { name: 'lost', print: 'int' },
+  pacing_rate: { name: 'pacing_rate', print: 'int' }, delivery_rate: { name: 'delivery_rate', print: 'int' },
+  rto: { name: 'rto', print: 'g' }, min_rtt: { name: 'minrtt', print: 'g' },
+  busy: { name: 'busy', print: 'ms-int' }, rwnd_limited: { name: 'rwnd_limited', print: 'ms-int' }, sndbuf_limited: { name: 'sndbuf_limited', print: 'ms-int' },
+};
+
+/** The tcp.info names tcpInfoMismatches() compares (retransmits has no ss -i counterpart). */
+export const SS_COMPARED = [...Object.keys(SS_NAMES), 'rtt', 'rttvar', 'retrans', 'total_retrans'];
+
+/**
+ * Where a socket's tcp.info differs from what ss printed for it, as `name: ours ≠ theirs` lines
+ * (none: equal). ss leaves out zeros, the initial 3 s rto and a listener's ssthresh; `moving` names
+ * values allowed to differ (a connection changing between the two reads).
+ */
+export function tcpInfoMismatches(info: Record<string, number | string>, s: SsInfoRow, moving: ReadonlySet<string> = new Set()): string[] {
+  const out: string[] = [];
+  const i = info as Record<string, number>;
+  if (info.congestion !== s.congestion) out.push(`congestion: ${info.congestion} ≠ ${s.congestion}`);
+  const check = (name: string, ours: string | undefined, theirs: string | undefined) => {
+    if (!moving.has(name) && ours !== theirs) out.push(`${name}: ${ours} ≠ ${theirs}`);
+  };
+  for (const [mine, { name, print }] of Object.entries(SS_NAMES)) {
+    const v = i[mine];
+    const theirs = s.values.get(name);
+    if (theirs === undefined) {
+      const unshown = v === undefined || v === 0 || (mine === 'rto' && v === 3000) || (mine.endsWith('_limited') && !i.busy);
+      if (!unshown) check(mine, String(v), undefined);
+      continue;
+    }
+    const shown = v === undefined ? undefined : print === 'g' ? printfG(v) : print === 'ms-int' ? `${Math.floor(v)}ms` : String(v);
+    check(mine, shown, print === 'ms-int' ? theirs.replace(/\(.*\)$/, '') : theirs);
+  }
+  if (i.rtt !== 0) check('rtt', `${printfG(i.rtt!)}/${printfG(i.rttvar!)}`, s.values.get('rtt'));
+  const [retrans, total] = (s.values.get('retrans') ?? '0/0').split('/');
+  check('retrans', String(i.retrans), retrans);
+  check('total_retrans', String(i.total_retrans), total);
+  return out;
+}

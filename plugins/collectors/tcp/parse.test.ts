@@ -173,4 +173,15 @@ describe('tcp collector on the netns-basic capture', () => {
     expect(events).toEqual([]);
     expect(malformed).toEqual([]);
   });
+
+  it('info: true needs the netlink source: with source proc it is refused at construction', () => {
+    expect(() => collector({ source: 'proc', info: true })).toThrow(/info: true needs the netlink source/);
+    expect(() => collector({ source: 'auto', info: true })).not.toThrow();
+  });
+
+  it('a fixture proc root is read as files with source auto (no namespace to dump)', async () => {
+    const { events } = await collectOnce(collector({ info: true }));
+    expect(events.length).toBeGreaterThan(10);
+    expect(events.some((e) => (e.fields as any).tcp !== undefined || (e.fields as any).socket.backlog_max !== undefined)).toBe(false);
+  });
 });
