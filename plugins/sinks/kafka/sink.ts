@@ -229,17 +229,28 @@ export class KafkaSink implements Sink {
 
   private async run(): Promise<void> {
     const signal = this.stop.signal;
-    /** Produce requests in flight, oldest first; acknowledged in the spool strictly in this order. */
-    /** `sent`: the batch's records handed to Kafka (the others were dead-lettered). */
-    const inflight: { batch: SpoolEntry[]; sent: number; done: Promise<void> }[] = [];
     /**
-     * Gives every in-flight batch back to the spool, to be sent again. Each event of a batch that was
-     * written, or may have been (any failure but "too large"), will then be in Kafka once more: counted.
+     * Produce requests in flight, oldest first; acknowledged in the spool strictly in this order.
+     * `delivers`: how many of the batch's records count as delivered once it is acknowledged (not the
+     * dead-lettered ones).
+     */
+    const inflight: { batch: SpoolEntry[]; delivers: number; done: Promise<void> }[] = [];
+    /**
+     * Records Kafka acknowledged in a batch behind one that failed: the spool takes them again (it
+     * commits in order), and they are then skipped rather than sent twice.
+     */
+    const inKafka = new Set<string>();
+    const at = (e: SpoolEntry) => `${e.seg}:${e.end}`;
+    /**
+     * Gives every in-flight batch back to the spool, to be taken again. An acknowledged one is
+     * remembered in inKafka; each event of a failed one that may have been written (any failure but
+     * "too large") will be in Kafka once more: counted.
      */
     const giveBack = async () => {
       const settled = await Promise.allSettled(inflight.map((f) => f.done));
       settled.forEach((r, i) => {
-        if (r.status === 'fulfilled' || !isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
+        if (r.status === 'fulfilled') for (const e of inflight[i]!.batch) inKafka.add(at(e));
+        else if (!isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
       });
       inflight.length = 0;
       this.spool.release(false);
@@ -272,9 +283,10 @@ export class KafkaSink implements Sink {
             break;
           }
           await this.spool.markSent(batch);
-          const done = sendable.length > 0 ? this.producer!.send(sendable) : Promise.resolve();
+          const fresh = inKafka.size === 0 ? sendable : sendable.filter((e) => !inKafka.delete(at(e)));
+          const done = fresh.length > 0 ? this.producer!.send(fresh) : Promise.resolve();
           done.catch(() => undefined);
-          inflight.push({ batch, sent: sendable.length, done });
+          inflight.push({ batch, delivers: sendable.length, done });
         }
         const head = inflight[0];
         if (!head) continue;
@@ -291,7 +303,7 @@ export class KafkaSink implements Sink {
         }
         inflight.shift();
         await this.spool.ack();
-        this.delivered += head.sent;
+        this.delivered += head.delivers;
         if (this.failures > 0) {
           this.log.info({ delivered: this.delivered }, 'kafka: delivering again');
           this.failures = 0;
