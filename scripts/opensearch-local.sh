@@ -105,6 +105,8 @@ fetch() {
     -Dartifact="$artifact" -DoutputDirectory="$DIST.tmp" >&2 || die "mvn dependency:copy of $artifact failed"
   unzip -q "$DIST.tmp/opensearch-$OPENSEARCH_VERSION.zip" -d "$DIST.tmp" || die "unpacking the distribution failed"
   [[ -d "$DIST.tmp/opensearch-$OPENSEARCH_VERSION/lib" ]] || die "unexpected zip layout in $DIST.tmp"
+  # The zip's config/ is 0640: readable by all, so that any user's run directory can copy it.
+  chmod -R a+rX "$DIST.tmp/opensearch-$OPENSEARCH_VERSION"
   rm -rf "$DIST" && mv "$DIST.tmp/opensearch-$OPENSEARCH_VERSION" "$DIST" && rm -rf "$DIST.tmp"
   touch "$DIST/.complete"
 }
@@ -130,7 +132,8 @@ write_config() {
   if [[ "$(cat "$HOME_DIR/.version" 2>/dev/null)" != "$OPENSEARCH_VERSION" ]]; then
     # A copy, not the cache itself: the cache may sit where the node user cannot read (a checkout under /root).
     rm -rf "$HOME_DIR" "$HOME_DIR.tmp"
-    cp -a "$DIST" "$HOME_DIR.tmp" && chmod -R a+rX "$HOME_DIR.tmp" && mv "$HOME_DIR.tmp" "$HOME_DIR"
+    { cp -a "$DIST" "$HOME_DIR.tmp" && chmod -R a+rX "$HOME_DIR.tmp" && mv "$HOME_DIR.tmp" "$HOME_DIR"; } \
+      || die "copying the distribution from $DIST into $HOME_DIR failed"
     echo "$OPENSEARCH_VERSION" >"$HOME_DIR/.version"
   fi
   mkdir -p "$CONF" "$DATA" "$LOGS" "$RUN/tmp"
