@@ -160,6 +160,12 @@ EOF
   as_node test -w "$DATA" || die "$OPENSEARCH_USER cannot write $DATA"
 }
 
+node_ready() {
+  port_open "$OPENSEARCH_PORT" && healthy 2s || return 1
+  owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT" \
+    || die "$URL answers, but not from pid $(pid_of_file): $(describe_port_owner "$OPENSEARCH_PORT")"
+}
+
 start() {
   local began=$SECONDS
   command -v curl >/dev/null 2>&1 || die "curl not found (Debian: apt-get install -y curl)"
@@ -182,22 +188,8 @@ start() {
     echo $! >"$PIDFILE"
     say "started pid $! as $OPENSEARCH_USER (run dir $RUN, log $LOGFILE)"
   fi
-  local deadline=$((SECONDS + OPENSEARCH_START_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    # kill -0, not pid_alive: until the launcher has exec'ed, the child's command line is still this script's.
-    if ! kill -0 "$(pid_of_file)" 2>/dev/null; then
-      tail -n 30 "$LOGS/stdout.log" >&2 2>/dev/null || true
-      die "the node exited during start (log: $LOGS/stdout.log)"
-    fi
-    if port_open "$OPENSEARCH_PORT" && healthy 2s; then
-      owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT" || die "$URL answers, but not from pid $(pid_of_file): $(describe_port_owner "$OPENSEARCH_PORT")"
-      say "ready on $URL (transport :$OPENSEARCH_TRANSPORT_PORT, cluster $CLUSTER) after $((SECONDS - began))s"
-      return 0
-    fi
-    sleep 0.5
-  done
-  tail -n 30 "$LOGFILE" >&2 2>/dev/null || true
-  die "not serving after ${OPENSEARCH_START_TIMEOUT}s (log: $LOGFILE)"
+  wait_until_ready "$OPENSEARCH_START_TIMEOUT" node_ready "$LOGS/stdout.log" "$LOGFILE"
+  say "ready on $URL (transport :$OPENSEARCH_TRANSPORT_PORT, cluster $CLUSTER) after $((SECONDS - began))s"
 }
 
 status() {
