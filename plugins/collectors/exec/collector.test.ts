@@ -82,6 +82,19 @@ describe('exec collector', () => {
     for (const key of ['@timestamp', 'event', 'host', 'labels', 'agent']) expect(strict.malformed[0]!.example).toContain(key);
   });
 
+  it('moves ecs, data_stream and a non-object under an ECS or netagent object name, as envelope keys', async () => {
+    const line = `{"source":"probe-1","process":42,"socket":[1],"network":{"bytes":1},"ecs":{"version":"1.0"},"data_stream":{"type":"x"},"v":1}`;
+    const moved = await collectOnce(sh(`echo '${line}'`).collector);
+    expect(moved.events[0]!.fields).toEqual({
+      network: { bytes: 1 },
+      v: 1,
+      exec: { source: 'probe-1', process: 42, socket: [1], ecs: { version: '1.0' }, data_stream: { type: 'x' } },
+    });
+    const strict = await collectOnce(sh(`echo '${line}'`, { reserved_keys: 'malformed' }).collector);
+    expect(strict.events).toEqual([]);
+    expect(strict.malformed[0]!.example).toMatch(/source, process, socket, ecs, data_stream/);
+  });
+
   it('a non-zero exit fails the run (events before it are kept)', async () => {
     const { collector, logs } = sh(`echo '{"partial":1}'; echo 'disk on fire' >&2; exit 3`);
     const events: unknown[] = [];
