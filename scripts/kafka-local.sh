@@ -7,7 +7,8 @@
 #   scripts/kafka-local.sh kill     SIGKILL (outage tests; `start` afterwards recovers the same data)
 #   scripts/kafka-local.sh pause    SIGSTOP: a broker that accepts connections and answers nothing
 #   scripts/kafka-local.sh resume   SIGCONT after pause
-#   scripts/kafka-local.sh status   exit 0 and print "running PID" when it serves, else exit 1
+#   scripts/kafka-local.sh status   exit 0 and print "running PID" when this checkout's broker serves and
+#                                   its codecs work, else exit 1 (also when a foreign process has the port)
 #   scripts/kafka-local.sh clean    stop, then delete the data directory (next start formats anew)
 #   scripts/kafka-local.sh fetch    only resolve the jars (e.g. to warm a cache)
 #   scripts/kafka-local.sh log      tail the broker log
@@ -23,8 +24,13 @@
 #
 # The broker jars come from Maven Central through scripts/kafka/pom.xml (`mvn dependency:copy-dependencies`)
 # and are cached under .kafka/ in the repository (ignored by git), so later runs start without the network.
-# Data lives in $KAFKA_RUN_DIR (default: $TMPDIR/netagent-kafka-$UID), kept across stop/kill/start.
-# Needs Java 17+ and Maven. Environment overrides: KAFKA_VERSION, KAFKA_PORT, KAFKA_SASL_PORT,
+# Data lives in $KAFKA_RUN_DIR (default: .run/kafka in this checkout, ignored by git), kept across
+# stop/kill/start. One checkout, one broker: `status` accepts only the broker whose pid file and command
+# line are this checkout's, that listens on the ports itself, and that takes snappy, zstd, lz4 and gzip
+# batches (a produce and consume with kcat; a broker whose jars were deleted under it fails there with
+# UnsatisfiedLinkError). Its native libraries are unpacked into the run directory (java.io.tmpdir), not
+# /tmp, and loaded by that check at start. A foreign process on a port is an error, never reused.
+# Needs Java 17+, Maven, kcat and ss (iproute2). Environment overrides: KAFKA_VERSION, KAFKA_PORT, KAFKA_SASL_PORT,
 # KAFKA_CONTROLLER_PORT, KAFKA_RUN_DIR, KAFKA_CACHE_DIR, KAFKA_HEAP (default -Xmx512m -Xms128m),
 # KAFKA_START_TIMEOUT (seconds, default 90).
 set -euo pipefail
@@ -36,7 +42,7 @@ KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-9095}"
 KAFKA_CACHE_DIR="${KAFKA_CACHE_DIR:-$ROOT/.kafka}"
-KAFKA_RUN_DIR="${KAFKA_RUN_DIR:-${TMPDIR:-/tmp}/netagent-kafka-$(id -u)}"
+KAFKA_RUN_DIR="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx512m -Xms128m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 LIB="$KAFKA_CACHE_DIR/lib-$KAFKA_VERSION"
@@ -45,17 +51,17 @@ LOGFILE="$KAFKA_RUN_DIR/server.log"
 PROPS="$KAFKA_RUN_DIR/server.properties"
 DATA="$KAFKA_RUN_DIR/data"
 TLS="$KAFKA_RUN_DIR/tls"
+CODECS_OK="$KAFKA_RUN_DIR/codecs-ok"
+PROBE_TOPIC=_netagent.codec-probe
 SASL_USER=netagent
 SASL_PASSWORD=netagent-secret
-
-say() { echo "kafka-local: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
+SERVICE=kafka-local
+# shellcheck source=scripts/local-service.sh
+source "$ROOT/scripts/local-service.sh"
 
 need_java() {
   command -v java >/dev/null 2>&1 || die "java not found (Kafka needs Java 17+; Debian: apt-get install -y openjdk-17-jre-headless)"
-  local v
-  v="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
-  [[ -n "$v" && "$v" -ge 17 ]] || die "Java 17+ needed, found: $(java -version 2>&1 | head -1)"
+  check_java java "put a Java 17+ first on PATH"
 }
 
 fetch() {
@@ -70,26 +76,50 @@ fetch() {
   rm -rf "$LIB" && mv "$LIB.tmp" "$LIB" && touch "$LIB/.complete"
 }
 
+# Alive, a broker, and this checkout's: its command line names this run directory's server.properties.
 pid_alive() {
-  [[ -f "$PIDFILE" ]] || return 1
   local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && grep -q 'kafka.Kafka' "/proc/$pid/cmdline" 2>/dev/null
+  pid="$(pid_of_file)" || return 1
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $PROPS"
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # Asks the broker for its cluster metadata with kafkajs (the client the project uses), so "ready"
-# means "serves Kafka requests", not merely "the port is open".
+# means "serves Kafka requests", not merely "the port is open". With "probe-topic", also makes sure the
+# codec probe's topic exists (the broker does not create topics on its own).
 serves() {
-  (cd "$ROOT" && KAFKA_PORT="$KAFKA_PORT" timeout 15 node --input-type=module -e '
+  (cd "$ROOT" && KAFKA_PORT="$KAFKA_PORT" PROBE_TOPIC="${1:+$PROBE_TOPIC}" timeout 15 node --input-type=module -e '
     import { Kafka, logLevel } from "kafkajs";
     const k = new Kafka({ brokers: [`127.0.0.1:${process.env.KAFKA_PORT}`], logLevel: logLevel.NOTHING,
       connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
     const a = k.admin();
-    try { await a.connect(); const c = await a.describeCluster(); await a.disconnect();
+    try { await a.connect(); const c = await a.describeCluster();
+      if (process.env.PROBE_TOPIC) await a.createTopics({ topics: [{ topic: process.env.PROBE_TOPIC }], waitForLeaders: true });
+      await a.disconnect();
       process.exit(c.brokers.length > 0 && c.controller !== null ? 0 : 1); } catch { process.exit(1); }
   ') >/dev/null 2>&1
+}
+
+# One message per codec produced and read back with kcat: the broker decompresses every batch it
+# validates, so this fails when its native snappy or zstd cannot load. Done once per broker pid.
+codecs_work() {
+  local pid; pid="$(pid_of_file)"
+  [[ "$(cat "$CODECS_OK" 2>/dev/null)" == "$pid" ]] && return 0
+  command -v kcat >/dev/null 2>&1 || die "kcat not found: the broker's codecs are checked with it (Debian: apt-get install -y kcat)"
+  serves probe-topic || return 1
+  local codec nonce="$pid.$RANDOM$RANDOM" out padding
+  # librdkafka sends a batch uncompressed when compressing does not make it smaller: pad it.
+  padding="$(printf '%0512d' 0)"
+  for codec in snappy zstd lz4 gzip; do
+    printf 'probe %s %s %s\n' "$codec" "$nonce" "$padding" \
+      | kcat -P -b "127.0.0.1:$KAFKA_PORT" -t "$PROBE_TOPIC" -z "$codec" -X message.timeout.ms=10000 >"$KAFKA_RUN_DIR/codec-probe.log" 2>&1 \
+      || { say "producing a $codec batch failed: $(tail -n 3 "$KAFKA_RUN_DIR/codec-probe.log")"; return 1; }
+  done
+  out="$(kcat -C -b "127.0.0.1:$KAFKA_PORT" -t "$PROBE_TOPIC" -o -4 -e -q 2>&1)" || { say "reading the codec probe failed: $out"; return 1; }
+  for codec in snappy zstd lz4 gzip; do
+    [[ "$out" == *"probe $codec $nonce"* ]] || { say "the $codec probe did not come back (broker log: $LOGFILE)"; return 1; }
+  done
+  echo "$pid" >"$CODECS_OK"
 }
 
 # Test certificates (never for production): a CA, the broker's (127.0.0.1, localhost) and a client's.
@@ -111,7 +141,7 @@ make_tls() {
 }
 
 write_config() {
-  mkdir -p "$KAFKA_RUN_DIR" "$DATA"
+  mkdir -p "$KAFKA_RUN_DIR" "$DATA" "$KAFKA_RUN_DIR/tmp"
   local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT"
   local ssl_props=""
   if make_tls; then
@@ -192,17 +222,17 @@ format_once() {
 start() {
   need_java
   if pid_alive; then
-    if serves; then say "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
-    say "pid $(cat "$PIDFILE") exists but does not serve yet; waiting"
+    if serves && owns_ports "$KAFKA_PORT" && codecs_work; then say "already running (pid $(pid_of_file)) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+    say "pid $(pid_of_file) exists but does not serve yet; waiting"
   else
-    for p in "$KAFKA_PORT" "$KAFKA_SASL_PORT" "$KAFKA_SSL_PORT" "$KAFKA_CONTROLLER_PORT"; do
-      port_open "$p" && die "127.0.0.1:$p is already in use by another process"
-    done
+    refuse_taken_ports "KAFKA_PORT, KAFKA_SASL_PORT, KAFKA_SSL_PORT, KAFKA_CONTROLLER_PORT" \
+      "$KAFKA_PORT" "$KAFKA_SASL_PORT" "$KAFKA_SSL_PORT" "$KAFKA_CONTROLLER_PORT"
+    rm -f "$CODECS_OK"
     fetch
     write_config
     format_once
     # shellcheck disable=SC2086
-    nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true -Djava.io.tmpdir="$KAFKA_RUN_DIR/tmp" \
       -Dlog4j2.configurationFile="$KAFKA_RUN_DIR/log4j2.properties" \
       -cp "$(java_cp)" kafka.Kafka "$PROPS" >>"$KAFKA_RUN_DIR/stdout.log" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
@@ -210,11 +240,14 @@ start() {
   fi
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   while ((SECONDS < deadline)); do
-    if ! pid_alive; then
+    # kill -0, not pid_alive: until nohup has exec'ed java, the child's command line is still this script's.
+    if ! kill -0 "$(pid_of_file)" 2>/dev/null; then
       tail -n 30 "$KAFKA_RUN_DIR/stdout.log" "$LOGFILE" >&2 2>/dev/null || true
       die "the broker exited during start"
     fi
     if port_open "$KAFKA_PORT" && serves; then
+      owns_ports "$KAFKA_PORT" || die "127.0.0.1:$KAFKA_PORT answers, but not from pid $(pid_of_file): $(describe_port_owner "$KAFKA_PORT")"
+      codecs_work || die "the broker serves but fails a compressed produce; it is left running to look at (log: $LOGFILE; then: $0 stop)"
       say "ready on 127.0.0.1:$KAFKA_PORT (SASL on :$KAFKA_SASL_PORT, SSL on :$KAFKA_SSL_PORT)"
       return 0
     fi
@@ -224,43 +257,26 @@ start() {
   die "not serving after ${KAFKA_START_TIMEOUT}s"
 }
 
-stop() {
-  if ! pid_alive; then say "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid="$(cat "$PIDFILE")"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 60))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then say "no clean shutdown after 60s; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-    sleep 0.2
-  done
-  rm -f "$PIDFILE"
-  say "stopped"
-}
-
-kill9() {
-  if ! pid_alive; then say "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid="$(cat "$PIDFILE")"
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-  rm -f "$PIDFILE"
-  say "killed pid $pid"
-}
-
 status() {
-  if pid_alive && serves; then echo "running $(cat "$PIDFILE")"; return 0; fi
-  if pid_alive; then echo "starting $(cat "$PIDFILE")"; return 1; fi
-  echo "stopped"; return 1
+  if pid_alive; then
+    if serves && owns_ports "$KAFKA_PORT"; then
+      codecs_work || { echo "broken $(pid_of_file): a compressed produce fails (restart it: $0 restart)"; return 1; }
+      echo "running $(pid_of_file)"; return 0
+    fi
+    echo "starting $(pid_of_file)"; return 1
+  fi
+  foreign_or_stopped "$KAFKA_PORT"
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  kill) kill9 ;;
-  pause) pid_alive || die "not running"; kill -STOP "$(cat "$PIDFILE")"; say "paused pid $(cat "$PIDFILE")" ;;
-  resume) pid_alive || die "not running"; kill -CONT "$(cat "$PIDFILE")"; say "resumed pid $(cat "$PIDFILE")" ;;
+  stop) stop_service ;;
+  kill) kill_service ;;
+  pause) pid_alive || die "not running"; kill -STOP "$(pid_of_file)"; say "paused pid $(pid_of_file)" ;;
+  resume) pid_alive || die "not running"; kill -CONT "$(pid_of_file)"; say "resumed pid $(pid_of_file)" ;;
   status) status ;;
-  restart) stop; start ;;
-  clean) stop; rm -rf "$KAFKA_RUN_DIR"; say "removed $KAFKA_RUN_DIR" ;;
+  restart) stop_service; start ;;
+  clean) stop_service; rm -rf "$KAFKA_RUN_DIR"; say "removed $KAFKA_RUN_DIR" ;;
   fetch) fetch ;;
   log) tail -n "${2:-50}" "$LOGFILE" ;;
   *) echo "usage: $0 start|stop|kill|pause|resume|status|restart|clean|fetch|log" >&2; exit 2 ;;

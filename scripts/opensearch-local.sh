@@ -49,9 +49,9 @@ CHECKOUT_ID="$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
 CLUSTER="netagent-$CHECKOUT_ID"
 DIST="$OPENSEARCH_CACHE_DIR/opensearch-$OPENSEARCH_VERSION"
 URL="http://127.0.0.1:$OPENSEARCH_PORT"
-
-say() { echo "opensearch-local: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
+SERVICE=opensearch-local
+# shellcheck source=scripts/local-service.sh
+source "$ROOT/scripts/local-service.sh"
 
 # As root, commands of the node run as OPENSEARCH_USER; as anyone else, as themselves.
 if [[ "$(id -u)" -eq 0 ]]; then
@@ -90,9 +90,7 @@ java_home() {
     home="$(dirname "$(dirname "$(readlink -f "$java")")")"
   fi
   [[ -x "$home/bin/java" ]] || die "no java at $home/bin/java (set OPENSEARCH_JAVA_HOME to a Java 17+ home)"
-  local v
-  v="$("$home/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
-  [[ -n "$v" && "$v" -ge 17 ]] || die "Java 17+ needed, found: $("$home/bin/java" -version 2>&1 | head -1) (set OPENSEARCH_JAVA_HOME)"
+  check_java "$home/bin/java" "set OPENSEARCH_JAVA_HOME"
   echo "$home"
 }
 
@@ -111,8 +109,6 @@ fetch() {
   touch "$DIST/.complete"
 }
 
-pid_of_file() { cat "$PIDFILE" 2>/dev/null; }
-
 # Alive and started from this run directory: the launcher script or the JVM (its -Dopensearch.path.home).
 pid_alive() {
   local pid
@@ -120,30 +116,11 @@ pid_alive() {
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$HOME_DIR/"
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# Pids listening on 127.0.0.1:$1 (needs root or the same user to see them).
-port_pids() { ss -Htlnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; }
-
-describe_port_owner() {
-  local pids pid
-  pids="$(port_pids "$1")"
-  [[ -n "$pids" ]] || { echo "a process this user cannot see"; return; }
-  for pid in $pids; do
-    echo "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160))"
-  done
-}
-
 # The node answering on the HTTP port is this checkout's (cluster name) and its cluster is yellow or green.
 healthy() {
   local body
   body="$(curl -sf --max-time 5 "$URL/_cluster/health?wait_for_status=yellow&timeout=${1:-1s}" 2>/dev/null)" || return 1
   [[ "$body" == *"\"cluster_name\":\"$CLUSTER\""* && "$body" != *'"timed_out":true'* ]]
-}
-
-owns_ports() {
-  local pid; pid="$(pid_of_file)"
-  port_pids "$OPENSEARCH_PORT" | grep -qx "$pid"
 }
 
 write_config() {
@@ -183,14 +160,11 @@ EOF
 start() {
   local began=$SECONDS
   command -v curl >/dev/null 2>&1 || die "curl not found (Debian: apt-get install -y curl)"
-  command -v ss >/dev/null 2>&1 || die "ss not found (Debian: apt-get install -y iproute2)"
   if pid_alive; then
-    if healthy && owns_ports; then say "already running (pid $(pid_of_file)) on $URL"; return 0; fi
+    if healthy && owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT"; then say "already running (pid $(pid_of_file)) on $URL"; return 0; fi
     say "pid $(pid_of_file) exists but does not serve yet; waiting"
   else
-    for p in "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT"; do
-      port_open "$p" && die "127.0.0.1:$p is already in use by $(describe_port_owner "$p"), not by a node of $RUN: stop that process or pick other ports (OPENSEARCH_PORT, OPENSEARCH_TRANSPORT_PORT)"
-    done
+    refuse_taken_ports "OPENSEARCH_PORT, OPENSEARCH_TRANSPORT_PORT" "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT"
     local jh; jh="$(java_home)"
     fetch
     write_config
@@ -213,7 +187,7 @@ start() {
       die "the node exited during start (log: $LOGS/stdout.log)"
     fi
     if port_open "$OPENSEARCH_PORT" && healthy 2s; then
-      owns_ports || die "$URL answers, but not from pid $(pid_of_file): $(describe_port_owner "$OPENSEARCH_PORT")"
+      owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT" || die "$URL answers, but not from pid $(pid_of_file): $(describe_port_owner "$OPENSEARCH_PORT")"
       say "ready on $URL (transport :$OPENSEARCH_TRANSPORT_PORT, cluster $CLUSTER) after $((SECONDS - began))s"
       return 0
     fi
@@ -223,47 +197,21 @@ start() {
   die "not serving after ${OPENSEARCH_START_TIMEOUT}s (log: $LOGFILE)"
 }
 
-stop() {
-  if ! pid_alive; then say "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid="$(pid_of_file)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 60))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then say "no clean shutdown after 60s; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-    sleep 0.2
-  done
-  rm -f "$PIDFILE"
-  say "stopped"
-}
-
-kill9() {
-  if ! pid_alive; then say "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid="$(pid_of_file)"
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-  rm -f "$PIDFILE"
-  say "killed pid $pid"
-}
-
 status() {
   if pid_alive; then
-    if healthy && owns_ports; then echo "running $(pid_of_file) $URL"; return 0; fi
+    if healthy && owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT"; then echo "running $(pid_of_file) $URL"; return 0; fi
     echo "starting $(pid_of_file)"; return 1
   fi
-  if port_open "$OPENSEARCH_PORT"; then
-    echo "foreign: 127.0.0.1:$OPENSEARCH_PORT is served by $(describe_port_owner "$OPENSEARCH_PORT"), not by a node of $RUN"
-    return 1
-  fi
-  echo "stopped"; return 1
+  foreign_or_stopped "$OPENSEARCH_PORT"
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  kill) kill9 ;;
+  stop) stop_service ;;
+  kill) kill_service ;;
   status) status ;;
-  restart) stop; start ;;
-  clean) stop; rm -rf "$RUN"; say "removed $RUN" ;;
+  restart) stop_service; start ;;
+  clean) stop_service; rm -rf "$RUN"; say "removed $RUN" ;;
   fetch) fetch ;;
   log) tail -n "${2:-50}" "$LOGFILE" ;;
   *) echo "usage: $0 start|stop|kill|status|restart|clean|fetch|log" >&2; exit 2 ;;

@@ -3,67 +3,46 @@
  * hand-made SinkEvents and a capturing logger. Never a mock: without Java the tests fail with the reason.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { SinkEvent } from '../../src/core/plugin.js';
+import { ROOT, ensureService, serviceScript } from './service-script.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SCRIPT = path.join(ROOT, 'scripts/kafka-local.sh');
 export const BROKER = `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`;
 export const SASL_BROKER = `127.0.0.1:${process.env.KAFKA_SASL_PORT ?? 9094}`;
 export const SSL_BROKER = `127.0.0.1:${process.env.KAFKA_SSL_PORT ?? 9095}`;
 /** The broker's test certificates (scripts/kafka-local.sh makes them): ca.pem, client.pem, client.key. */
-export const TLS_DIR = path.join(
-  process.env.KAFKA_RUN_DIR ?? path.join(process.env.TMPDIR ?? '/tmp', `netagent-kafka-${process.getuid?.() ?? 0}`),
-  'tls',
-);
+export const TLS_DIR = path.join(process.env.KAFKA_RUN_DIR ?? path.join(ROOT, '.run/kafka'), 'tls');
 export const SASL_USER = 'netagent';
 export const SASL_PASSWORD = 'netagent-secret';
 /** Nothing listens there (port 1 on loopback: connection refused at once). */
 export const UNREACHABLE = '127.0.0.1:1';
 
-function script(cmd: string): { ok: boolean; output: string } {
-  const r = spawnSync('bash', [SCRIPT, cmd], { encoding: 'utf8', timeout: 300_000 });
-  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-/** Makes sure the broker runs and serves; starts it if needed. Throws (loudly) when it cannot. */
+/**
+ * Makes sure this checkout's broker runs, serves and takes every codec; starts it if needed.
+ * Throws (loudly) when it cannot, e.g. when another process holds the port.
+ */
 export function ensureKafka(): void {
-  if (script('status').ok) return;
-  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (java.error || java.status !== 0) {
-    throw new Error(
-      'Kafka tests need a real broker and Java 17+ is not installed, so scripts/kafka-local.sh cannot start one. ' +
-        'Install it (Debian: apt-get install -y openjdk-17-jre-headless maven) and rerun.' +
-        (process.env.CI ? ' (CI=true: this is a failure, not a skip.)' : ''),
-    );
-  }
-  const r = script('start');
-  if (!r.ok) throw new Error(`scripts/kafka-local.sh start failed:\n${r.output}`);
+  ensureService('kafka-local.sh', 'Kafka');
 }
 
 export function brokerKill(): void {
-  const r = script('kill');
-  if (!r.ok) throw new Error(`kafka-local.sh kill failed:\n${r.output}`);
+  serviceScript('kafka-local.sh', 'kill');
 }
 
 /** SIGSTOP: the broker keeps its connections and answers nothing until brokerResume(). */
 export function brokerPause(): void {
-  const r = script('pause');
-  if (!r.ok) throw new Error(`kafka-local.sh pause failed:\n${r.output}`);
+  serviceScript('kafka-local.sh', 'pause');
 }
 
 export function brokerResume(): void {
-  const r = script('resume');
-  if (!r.ok) throw new Error(`kafka-local.sh resume failed:\n${r.output}`);
+  serviceScript('kafka-local.sh', 'resume');
 }
 
 export function brokerStart(): void {
-  const r = script('start');
-  if (!r.ok) throw new Error(`kafka-local.sh start failed:\n${r.output}`);
+  serviceScript('kafka-local.sh', 'start');
 }
 
 let topicCounter = 0;
@@ -182,25 +161,23 @@ export function sequences(msgs: readonly ReadMessage[]): number[] {
 }
 
 /**
- * Transpiles the kafka sink and the core files it imports to JavaScript under .kafka/tsbuild (ignored),
- * so a child `node` process can use the sink as the agent would. Returns the path of sink.js.
+ * Transpiles the kafka sink and every project file it imports, transitively, to JavaScript under
+ * .kafka/tsbuild (ignored), so a child `node` process can use the sink as the agent would, whether
+ * or not dist/ is up to date. Returns the path of sink.js.
  */
 export async function buildSinkForChild(): Promise<string> {
   const ts = (await import('typescript')).default;
   const outRoot = path.join(ROOT, '.kafka', 'tsbuild');
-  const files = [
-    ...readdirSync(path.join(ROOT, 'plugins/sinks/kafka'))
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .map((f) => `plugins/sinks/kafka/${f}`),
-    'src/core/errors.ts',
-    'src/core/import-module.ts',
-    'src/core/plugin.ts',
-    'src/core/tokens.ts',
-    'src/core/units.ts',
-    'src/core/config/types.ts',
-  ];
-  for (const rel of files) {
+  const pending = ['plugins/sinks/kafka/sink.ts'];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    if (done.has(rel)) continue;
+    done.add(rel);
     const src = readFileSync(path.join(ROOT, rel), 'utf8');
+    for (const m of src.matchAll(/(?:from |import\()\s*'(\.{1,2}\/[^']+)\.js'/g)) {
+      pending.push(path.posix.join(path.posix.dirname(rel), `${m[1]}.ts`));
+    }
     const out = ts.transpileModule(src, {
       compilerOptions: {
         module: ts.ModuleKind.ES2022,

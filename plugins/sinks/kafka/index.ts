@@ -6,6 +6,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
 import { defineSink } from '../../../src/core/plugin.js';
+import { spoolOptions } from '../../../src/core/spool/options.js';
+import { secretOptions } from '../../../src/core/secrets.js';
+import { tlsFileProperties } from '../../../src/core/tls.js';
 
 const size = (def: string, description: string) => Size({ default: def, description: `${description} Bytes, or e.g. "512KiB", "64MB".` });
 const duration = (def: string, description: string) => Duration({ default: def, description: `${description} E.g. "250ms", "5s", "1m".` });
@@ -85,12 +88,7 @@ export const kafkaOptions = Type.Object(
     ssl: Type.Object(
       {
         enabled: Type.Boolean({ default: false, description: 'Connect with TLS.' }),
-        ca: Type.Optional(Type.String({ description: 'PEM file of the CA(s) to trust (default: the system CAs).' })),
-        cert: Type.Optional(Type.String({ description: 'PEM file of the client certificate (mutual TLS).' })),
-        key: Type.Optional(Type.String({ description: 'PEM file of the client key (mutual TLS).' })),
-        key_password: Type.Optional(Type.String({ description: 'Passphrase of the client key.' })),
-        reject_unauthorized: Type.Boolean({ default: true, description: 'Verify the broker certificate.' }),
-        servername: Type.Optional(Type.String({ description: 'TLS SNI / certificate name to expect.' })),
+        ...tlsFileProperties,
       },
       { ...strict, default: {} },
     ),
@@ -101,39 +99,12 @@ export const kafkaOptions = Type.Object(
             description: 'SASL mechanism.',
           }),
           username: Type.String({ minLength: 1 }),
-          password: Type.Optional(Type.String({ description: 'Password (prefer password_env or password_file).' })),
-          password_env: Type.Optional(Type.String({ description: 'Name of an environment variable holding the password.' })),
-          password_file: Type.Optional(Type.String({ description: 'File holding the password (trailing newline ignored).' })),
+          ...secretOptions('password', 'Password'),
         },
         { ...strict, description: 'SASL authentication; exactly one of password, password_env, password_file.' },
       ),
     ),
-    spool: Type.Object(
-      {
-        path: Type.String({
-          default: '',
-          description: 'Spool directory, one per sink instance. Default: <agent.state_dir>/spool/kafka-<instance id>.',
-        }),
-        max_size: size('256MB', 'Bound on unacknowledged events on disk.'),
-        when_full: StringEnum(['block', 'drop_oldest', 'drop_newest'], {
-          default: 'block',
-          description:
-            'block: write() waits (then fails retriably, so the pipeline queue fills and backs up); ' +
-            'drop_oldest: discard the oldest spooled events; drop_newest: discard the incoming ones. Drops are counted.',
-        }),
-        block_timeout: duration('5s', 'Under block: how long write() waits for room before failing retriably.'),
-        fsync: StringEnum(['batch', 'interval', 'never'], {
-          default: 'interval',
-          description:
-            'When spooled events are flushed to the disk. Spooled events survive agent crashes and restarts in every mode; ' +
-            'this is about power loss. batch: before write() returns (a disk flush per batch, the slowest); ' +
-            'interval: in the background, at most every fsync_interval (a power loss may lose that much, like the pipeline queue in memory); ' +
-            'never: when the kernel writes back.',
-        }),
-        fsync_interval: duration('1s', 'With fsync interval: how often at most.'),
-      },
-      { ...strict, default: {} },
-    ),
+    spool: spoolOptions('Kafka'),
     close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
   },
   strict,

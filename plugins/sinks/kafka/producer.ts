@@ -22,7 +22,8 @@ import {
 
 /** A record as the spool hands it over, with where it sits there (identifies a batch for a re-send). */
 export interface OutgoingRecord extends BatchRecord {
-  readonly topic: string;
+  /** The topic. */
+  readonly destination: string;
   readonly seg: number;
   readonly end: number;
 }
@@ -135,7 +136,7 @@ export class BatchProducer {
   }
 
   private async encodeAndProduce(records: readonly OutgoingRecord[]): Promise<void> {
-    const topics = [...new Set(records.map((r) => r.topic))];
+    const topics = [...new Set(records.map((r) => r.destination))];
     await this.cluster.addMultipleTargetTopics(topics);
     if (this.metadataStale) {
       await this.cluster.refreshMetadata();
@@ -158,8 +159,8 @@ export class BatchProducer {
     let topic: string | null = null;
     let group!: TopicGroup;
     for (const r of records) {
-      if (r.topic !== topic) {
-        topic = r.topic;
+      if (r.destination !== topic) {
+        topic = r.destination;
         let g = byTopic.get(topic);
         if (!g) byTopic.set(topic, (g = { partitionOf: this.partitioner(topic), partitions: new Map() }));
         group = g;
@@ -191,7 +192,7 @@ export class BatchProducer {
     if (u && !this.producerStateLost && u.count === records.length && u.first.seg === first.seg && u.first.end === first.end) {
       return u.partitions;
     }
-    if (u || this.producerStateLost || this.producerId < 0n) await this.newProducerId(first.topic);
+    if (u || this.producerStateLost || this.producerId < 0n) await this.newProducerId(first.destination);
     const partitions = await this.encode(records, (topic, partition, count) => {
       const key = `${topic}\0${partition}`;
       const baseSequence = this.sequences.get(key) ?? 0;

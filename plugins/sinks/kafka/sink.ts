@@ -8,15 +8,15 @@
  * keeps kafkajs's own retries short. Batches are encoded by producer.ts, not by kafkajs (speed; and an
  * idempotent re-send is then byte for byte the batch sent before).
  */
-import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Value } from '@sinclair/typebox/value';
 import type { Admin, Kafka, SASLOptions, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
+import { readSecret } from '../../../src/core/secrets.js';
+import { readTlsOptions } from '../../../src/core/tls.js';
 import { importModule } from '../../../src/core/import-module.js';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
@@ -24,8 +24,10 @@ import { TOKENS } from '../../../src/core/tokens.js';
 import { loadCompressor, type CompressionName } from './codecs.js';
 import { kafkaOptions, type KafkaSinkOptions } from './index.js';
 import { BatchProducer } from './producer.js';
-import { Spool, SpoolFullError, type SpoolEntry, type SpoolRecord, type WhenFull } from './spool.js';
-import { compileTemplate, sanitizeTopic, type Template } from './template.js';
+import { spoolDir, spoolFrom } from '../../../src/core/spool/options.js';
+import { SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
+import { compileTemplate, type Template } from '../../../src/core/template.js';
+import { sanitizeTopic } from './topic.js';
 import { parseDuration as coreDuration, parseSize as coreSize } from '../../../src/core/units.js';
 
 type KafkaJs = typeof import('kafkajs');
@@ -125,15 +127,8 @@ export class KafkaSink implements Sink {
     const compressor = await loadCompressor(o.compression as CompressionName);
     const sasl = this.saslConfig(); // fails early on a missing password source
     const ssl = this.sslConfig();
-    const dir = await this.spoolDir();
-    this.spool = new Spool({
-      dir,
-      maxBytes: parseSize(o.spool.max_size),
-      whenFull: o.spool.when_full as WhenFull,
-      blockTimeoutMs: parseDuration(o.spool.block_timeout),
-      fsync: o.spool.fsync as 'batch' | 'interval' | 'never',
-      fsyncIntervalMs: parseDuration(o.spool.fsync_interval),
-    });
+    const dir = (this.dir = spoolDir(o.spool, this.instance, this.agent));
+    this.spool = spoolFrom(o.spool, dir);
     try {
       await this.spool.open();
     } catch (e) {
@@ -177,7 +172,7 @@ export class KafkaSink implements Sink {
       }
       const raw = this.topicT(e);
       if (raw !== rawTopic) topic = sanitizeTopic((rawTopic = raw));
-      records[i] = { topic, key: this.keyT ? this.keyT(e) : null, headers, value: Buffer.from(e.bytes) };
+      records[i] = { destination: topic, key: this.keyT ? this.keyT(e) : null, headers, value: Buffer.from(e.bytes) };
     }
     try {
       const r = await this.spool.append(records);
@@ -320,7 +315,7 @@ export class KafkaSink implements Sink {
     this.dropped += 1;
     this.lastError = `kafka: an event of ${batch[0]!.bytes} bytes is larger than the broker accepts (message.max.bytes); dropped: ${errText(e)}`;
     this.lastErrorAt = new Date().toISOString();
-    this.log.error({ topic: batch[0]!.topic, bytes: batch[0]!.bytes }, this.lastError);
+    this.log.error({ topic: batch[0]!.destination, bytes: batch[0]!.bytes }, this.lastError);
   }
 
   private async linger(signal: AbortSignal): Promise<void> {
@@ -359,7 +354,7 @@ export class KafkaSink implements Sink {
   private async ensureTopics(batch: readonly SpoolEntry[]): Promise<void> {
     let wanted: string[] | null = null;
     for (const e of batch) {
-      if (!this.knownTopics.has(e.topic) && !wanted?.includes(e.topic)) (wanted ??= []).push(e.topic);
+      if (!this.knownTopics.has(e.destination) && !wanted?.includes(e.destination)) (wanted ??= []).push(e.destination);
     }
     if (!wanted) return;
     const admin = this.admin!;
@@ -436,59 +431,17 @@ export class KafkaSink implements Sink {
   }
 
   private dir = '';
-  /** spool.path, or `<agent.state_dir>/spool/kafka-<instance id>` (`.state/spool/…` outside an agent). */
-  private async spoolDir(): Promise<string> {
-    let base = '.state';
-    if (this.agent) base = (await import('../../../src/core/identity.js')).stateDirOf(this.agent);
-    this.dir = path.resolve(this.opts.spool.path || path.join(base, 'spool', `kafka-${this.instance.id}`));
-    return this.dir;
-  }
 
   private saslConfig(): SASLOptions | undefined {
     const s = this.opts.sasl;
     if (!s) return undefined;
-    const sources = [s.password !== undefined, s.password_env !== undefined, s.password_file !== undefined].filter(Boolean);
-    if (sources.length !== 1) {
-      throw new SinkError('kafka: sasl needs exactly one of password, password_env, password_file', false);
-    }
-    let password: string;
-    if (s.password_env !== undefined) {
-      const v = process.env[s.password_env];
-      if (v === undefined) throw new SinkError(`kafka: sasl.password_env: environment variable ${s.password_env} is not set`, false);
-      password = v;
-    } else if (s.password_file !== undefined) {
-      try {
-        password = readFileSync(s.password_file, 'utf8').replace(/\r?\n$/, '');
-      } catch (e) {
-        throw new SinkError(`kafka: sasl.password_file: cannot read ${s.password_file}: ${(e as Error).message}`, false);
-      }
-    } else {
-      password = s.password!;
-    }
+    const password = readSecret('kafka: sasl', s, 'password');
+    if (password === undefined) throw new SinkError('kafka: sasl needs one of password, password_env, password_file', false);
     return { mechanism: s.mechanism, username: s.username, password } as SASLOptions;
   }
 
   private sslConfig(): ConnectionOptions | undefined {
-    const t = this.opts.ssl;
-    if (!t.enabled) return undefined;
-    const read = (what: string, file: string | undefined) => {
-      if (file === undefined) return undefined;
-      try {
-        return readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new SinkError(`kafka: ssl.${what}: cannot read ${file}: ${(e as Error).message}`, false);
-      }
-    };
-    const out: ConnectionOptions = { rejectUnauthorized: t.reject_unauthorized };
-    const ca = read('ca', t.ca);
-    const cert = read('cert', t.cert);
-    const key = read('key', t.key);
-    if (ca) out.ca = ca;
-    if (cert) out.cert = cert;
-    if (key) out.key = key;
-    if (t.key_password !== undefined) out.passphrase = t.key_password;
-    if (t.servername !== undefined) out.servername = t.servername;
-    return out;
+    return this.opts.ssl.enabled ? readTlsOptions('kafka: ssl', this.opts.ssl) : undefined;
   }
 
   /** kafkajs logs go to our pino logger, quieter (its connection errors are our loop's business). */

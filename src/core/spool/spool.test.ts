@@ -1,11 +1,11 @@
-import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/helpers/kafka.js';
 import { Spool, SpoolFullError, type SpoolOptions, type SpoolRecord } from './spool.js';
 
-const rec = (i: number, topic = 't'): SpoolRecord => ({
-  topic,
+const rec = (i: number, destination = 't'): SpoolRecord => ({
+  destination,
   key: i % 3 === 0 ? null : `k${i}`,
   headers: i % 2 === 0 ? { h: `v${i}`, 'üñí': 'ç' } : null,
   value: JSON.stringify({ i, pad: 'x'.repeat(40) }),
@@ -15,6 +15,16 @@ const values = (es: readonly { value: string | Buffer }[]) => es.map((e) => JSON
 
 function spool(dir: string, o: Partial<SpoolOptions> = {}) {
   return new Spool({ dir, maxBytes: 1 << 20, whenFull: 'block', blockTimeoutMs: 200, fsync: 'batch', fsyncIntervalMs: 1000, ...o });
+}
+
+/**
+ * The spool directory as a SIGKILL would leave it: the files as they lie now (the kernel's page
+ * cache included), with the dead owner's lock, opened by the "restarted" agent.
+ */
+function crashCopy(dir: string): string {
+  const copy = tempDir();
+  cpSync(dir, copy, { recursive: true });
+  return copy;
 }
 
 /** Spooled bytes per record like rec(i), on average, measured (the frame layout is the spool's business). */
@@ -37,8 +47,8 @@ async function drainAll(s: Spool, max = 7): Promise<number[]> {
   }
 }
 
-describe('kafka spool', () => {
-  it('keeps records exactly (topic, key, headers, value) and in order across take/ack', async () => {
+describe('disk spool', () => {
+  it('keeps records exactly (destination, key, headers, value) and in order across take/ack', async () => {
     const dir = tempDir();
     const s = spool(dir);
     await s.open();
@@ -46,7 +56,7 @@ describe('kafka spool', () => {
     await s.append(recs(10, 5));
     expect(s.depth).toBe(15);
     const b = await s.take(4, 1 << 20);
-    expect(b.map(({ topic, key, headers, value }) => ({ topic, key, headers, value: String(value) }))).toEqual(recs(0, 4));
+    expect(b.map(({ destination, key, headers, value }) => ({ destination, key, headers, value: String(value) }))).toEqual(recs(0, 4));
     s.release(false);
     expect(await drainAll(s)).toEqual([...Array(15).keys()]);
     expect(s.depth).toBe(0);
@@ -94,16 +104,16 @@ describe('kafka spool', () => {
     await s.take(3, 1 << 20); // sent, never acknowledged
     await s.markSent(await Promise.resolve([]));
     // simulate a crash: no close(), just a new instance (stale lock of our own pid is taken over)
-    const s2 = spool(dir);
+    const s2 = spool(crashCopy(dir));
     await s2.open();
     expect(s2.depth).toBe(12);
     const again = await s2.take(100, 1 << 20);
-    expect(again.map(({ topic, key, headers }) => ({ topic, key, headers }))).toEqual(
-      recs(8, 12).map(({ topic, key, headers }) => ({ topic, key, headers })),
+    expect(again.map(({ destination, key, headers }) => ({ destination, key, headers }))).toEqual(
+      recs(8, 12).map(({ destination, key, headers }) => ({ destination, key, headers })),
     );
     expect(values(again)).toEqual([...Array(12).keys()].map((k) => k + 8));
     await s2.close();
-    await s.close(); // release the "crashed" instance's files
+    await s.close();
   });
 
   it('counts records sent before a restart as possible duplicates', async () => {
@@ -113,7 +123,7 @@ describe('kafka spool', () => {
     await s.append(recs(0, 10));
     const b = await s.take(4, 1 << 20);
     await s.markSent(b);
-    const s2 = spool(dir);
+    const s2 = spool(crashCopy(dir));
     await s2.open();
     expect(s2.uncertainCount).toBe(4);
     await s2.take(10, 1 << 20);
@@ -129,7 +139,7 @@ describe('kafka spool', () => {
     await s.append(recs(0, 3));
     const seg = readdirSync(dir).find((f) => f.endsWith('.seg'))!;
     appendFileSync(path.join(dir, seg), Buffer.from([50, 0, 0, 0, 1, 2, 3, 4, 9, 9])); // a block header and 2 of its 50 bytes
-    const s2 = spool(dir);
+    const s2 = spool(crashCopy(dir));
     await s2.open();
     expect(s2.depth).toBe(3);
     await s2.append(recs(3, 2));
@@ -223,4 +233,53 @@ describe('kafka spool', () => {
     await s.open();
     await s.close();
   });
+
+  it('refuses a second user of one directory within this process, until the first closes', async () => {
+    const dir = tempDir();
+    const s = spool(dir);
+    await s.open();
+    await expect(spool(dir).open()).rejects.toThrow(/already used by another sink of this agent/);
+    await s.close();
+    const again = spool(dir);
+    await again.open();
+    await again.close();
+  });
+
+  it('creates its directory and files private to the agent user', async () => {
+    const dir = path.join(tempDir(), 'spool');
+    const s = spool(dir);
+    await s.open();
+    await s.append(recs(0, 3));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(dir)) expect([f, statSync(path.join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
+    await s.close();
+  });
+
+  it('gives disk back as records are acknowledged: a drained spool keeps almost nothing', async () => {
+    const dir = tempDir();
+    const s = spool(dir, { maxBytes: 256 << 20, fsync: 'never' });
+    await s.open();
+    let most = 0;
+    const big = (i: number): SpoolRecord => ({ destination: 't', key: null, headers: null, value: JSON.stringify({ i, pad: 'y'.repeat(900) }) });
+    for (let round = 0; round < 200; round++) {
+      // 100 KB a round, half of it left pending into the next round: the spool is rarely empty.
+      await s.append(Array.from({ length: 100 }, (_, k) => big(round * 100 + k)));
+      const b = await s.take(round % 2 === 0 ? 50 : 150, 1 << 30);
+      await s.ack();
+      expect(b.length).toBeGreaterThan(0);
+      most = Math.max(most, segmentBytes(dir));
+    }
+    await drainAll(s);
+    // 20 MB went through; segments are at most 1 MiB and go once acknowledged.
+    expect(most).toBeLessThan(3 << 20);
+    expect(segmentBytes(dir)).toBeLessThan(16 << 10);
+    await s.close();
+  });
 });
+
+function segmentBytes(dir: string): number {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+}
+

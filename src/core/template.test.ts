@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { makeEvent } from '../../../test/helpers/kafka.js';
-import { compileTemplate, sanitizeTopic } from './template.js';
+import { makeEvent } from '../../test/helpers/kafka.js';
+import { compileTemplate } from './template.js';
 
-describe('kafka templates', () => {
+describe('sink templates', () => {
   const e = makeEvent(7, 'tcp.socket', { source: { ip: '10.0.0.1', port: 22 }, socket: { flags: ['ACC'] } });
   it('replaces placeholders by event fields; fallback for missing ones; JSON for objects', () => {
     expect(compileTemplate('netagent.{{event.dataset}}')(e)).toBe('netagent.tcp.socket');
@@ -14,10 +14,12 @@ describe('kafka templates', () => {
   it('rejects a malformed placeholder', () => {
     expect(() => compileTemplate('a.{{event.dataset')).toThrow(/malformed/);
   });
-  it('keeps topic names within what Kafka allows', () => {
-    expect(sanitizeTopic('netagent.tcp.socket')).toBe('netagent.tcp.socket');
-    expect(sanitizeTopic('a b/c:d')).toBe('a_b_c_d');
-    expect(sanitizeTopic('')).toBe('netagent');
-    expect(sanitizeTopic('x'.repeat(300))).toHaveLength(249);
+  it('formats the event timestamp for daily or hourly index names', () => {
+    const ts = String(e.field('@timestamp'));
+    expect(compileTemplate('netagent-{{+yyyy.MM.dd}}')(e)).toBe(`netagent-${ts.slice(0, 4)}.${ts.slice(5, 7)}.${ts.slice(8, 10)}`);
+    expect(compileTemplate('h{{+HH}}')(e)).toBe(`h${ts.slice(11, 13)}`);
+  });
+  it('rejects an unclosed placeholder beside a valid one', () => {
+    expect(() => compileTemplate('{{event.dataset}}.{{host.name')).toThrow(/malformed/);
   });
 });

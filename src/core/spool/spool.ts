@@ -1,40 +1,36 @@
 /**
- * The kafka sink's disk spool: an append-only log of records (topic, key, headers, value) that are not
- * yet acknowledged by Kafka, surviving a restart or SIGKILL of the agent.
+ * A sink's disk buffer: an append-only log of records (destination, key, headers, value) that its
+ * destination has not acknowledged yet, surviving a restart or SIGKILL of the agent. Any sink that
+ * must not lose events while its destination is down keeps one (kafka and elasticsearch do);
+ * `spool-options.ts` is the one option schema for it.
  *
- * Layout of the spool directory:
- *   NNNNNNNNNNNNNNNN.seg  segments, each a run of blocks, one per append: u32le length of the frames,
- *                         u32le crc32c(frames), frames; a frame is u32le payload length, payload
- *   cursor                one line "v1 <seg> <offset> <sentSeg> <sentOffset> <crc>" padded to 64 bytes,
- *                         rewritten in place: the position up to which Kafka acknowledged everything
- *                         (commit), and up to which records were handed to Kafka (sent; what lies between
- *                         the two is re-sent after a restart and counted as possible duplicates)
- *   lock                  pid of the process using the spool
+ * The directory holds numbered segments (frames.ts: the record format), `cursor` (cursor.ts: what
+ * was acknowledged and what was sent) and `lock` (lock.ts).
  *
- * Payload: u8 version=1, u16 topic length, topic, i32 key length (-1: null), key, u16 header count,
- * per header (u16 name length, name, u32 value length, value), then the value up to the payload's end.
+ * append() writes one batch as one block with a single write(); a resolved append survives the
+ * death of the process (the data is in the kernel's page cache). Against power loss, `fsync`
+ * decides: `batch` fdatasyncs before append() resolves, `interval` in the background at most once
+ * per interval (what a power loss may then lose, like the events still in the pipeline's memory
+ * queue), `never` leaves it to the kernel.
  *
- * append() writes one batch as one block with a single write(); a resolved append survives the death of
- * the process (the data is in the kernel's page cache). Against power loss, `fsync` decides: `batch`
- * fdatasyncs before append() resolves, `interval` in the background at most once per interval (what a
- * power loss may then lose, like the events still in the pipeline's memory queue), `never` leaves it to
- * the kernel. One CRC per block, not per record: a CRC call costs more than the bytes it covers.
- * Segments before the commit position are deleted. A torn block at the end of the last segment
- * (power loss mid-write) is cut off at recovery; records are otherwise delivered exactly as written.
+ * Disk is given back as records are acknowledged: segments are small (at most 1 MiB), each is
+ * deleted once the commit position has passed it, and when everything written is acknowledged the
+ * segment being written is dropped and a new one started, so an idle spool holds no data. A full
+ * disk (ENOSPC) is handled like a full spool, by the `when_full` policy. A torn block at the end of
+ * the last segment (power loss mid-write) is cut off at recovery; records are otherwise delivered
+ * exactly as written.
  *
- * Only one batch is taken for sending at a time (take/ack/release), always from the head.
+ * Batches are taken for sending from the head, several at a time (take), and acknowledged in
+ * order (ack) or all given back (release).
  */
 import { once, EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { crc32c as crc32 } from '@node-rs/crc32';
+import { Cursor, posLE, type Pos } from './cursor.js';
+import { BLOCK_HEADER, blockEnd, decodeFrames, encodeFrames, fit, sealBlock, type SpoolRecord } from './frames.js';
+import { lockSpoolDir } from './lock.js';
 
-export interface SpoolRecord {
-  readonly topic: string;
-  readonly key: string | null;
-  readonly headers: Readonly<Record<string, string>> | null;
-  readonly value: string | Buffer;
-}
+export type { SpoolRecord } from './frames.js';
 
 export interface SpoolEntry extends SpoolRecord {
   /** Bytes of the value as UTF-8. */
@@ -62,6 +58,11 @@ export interface SpoolOptions {
   segmentBytes?: number;
   /** Bytes of records kept decoded in memory; beyond that they are read back from disk when sent. */
   memoryBytes?: number;
+  /**
+   * Permissions of the files and the directory the spool creates: private to the agent's user by
+   * default (0600 / 0700), since segments hold a copy of every event.
+   */
+  fileMode?: number;
 }
 
 export interface AppendResult {
@@ -90,11 +91,6 @@ interface Chunk {
   dropped: boolean;
 }
 
-interface Pos {
-  seg: number;
-  off: number;
-}
-
 interface Batch {
   /** Where the batch starts and ends (exclusive): chunk index, entry index. */
   startCi: number;
@@ -105,10 +101,12 @@ interface Batch {
   end: Pos;
 }
 
-const BLOCK_HEADER = 8;
-const FRAME_HEADER = 4;
-const CURSOR_SIZE = 64;
 const RECOVERY_CHUNK = 1000;
+/** Segments are at most this big: a segment's disk comes back only once all of it is acknowledged. */
+const MAX_SEGMENT_BYTES = 1 << 20;
+const MIN_SEGMENT_BYTES = 64 << 10;
+/** A drained spool starts a new segment once the one being written holds this much acknowledged data. */
+const RECYCLE_BYTES = 16 << 10;
 
 export class Spool {
   private readonly segmentBytes: number;
@@ -128,8 +126,8 @@ export class Spool {
   private syncing: Promise<void> = Promise.resolve();
   /** A background fdatasync failed: the next append reports it (and the one after tries again). */
   private syncFailure: Error | null = null;
-  private cursorRw: fsp.FileHandle | null = null;
-  private cursorChain: Promise<unknown> = Promise.resolve();
+  private cursor: Cursor | null = null;
+  private unlock: (() => Promise<void>) | null = null;
   private readonly readFds = new Map<number, fsp.FileHandle>();
   /** Batches taken and not yet acknowledged or released, oldest first. */
   private readonly inflight: Batch[] = [];
@@ -138,13 +136,21 @@ export class Spool {
   private cur = { ci: 0, j: 0 };
   private uncertain = 0;
   private appendLock: Promise<unknown> = Promise.resolve();
+  /** The commit that dropping the oldest records made, until it has deleted their segments. */
+  private dropCommit: Promise<void> = Promise.resolve();
   private readonly events = new EventEmitter();
   private closed = false;
   /** Records found damaged at recovery and skipped. */
   corrupt = 0;
 
+  private readonly fileMode: number;
+  private readonly dirMode: number;
+
   constructor(private readonly opts: SpoolOptions) {
-    this.segmentBytes = opts.segmentBytes ?? Math.max(1 << 20, Math.min(64 << 20, Math.floor(opts.maxBytes / 4)));
+    this.fileMode = opts.fileMode ?? 0o600;
+    // Whoever may read a file may list the directory it lies in.
+    this.dirMode = this.fileMode | ((this.fileMode & 0o444) >> 2);
+    this.segmentBytes = opts.segmentBytes ?? Math.max(MIN_SEGMENT_BYTES, Math.min(MAX_SEGMENT_BYTES, Math.floor(opts.maxBytes / 16)));
     this.memoryBytes = opts.memoryBytes ?? Math.min(opts.maxBytes, 64 << 20);
     this.events.setMaxListeners(0);
   }
@@ -165,32 +171,38 @@ export class Spool {
   get inflightBatches(): number {
     return this.inflight.length;
   }
-  /** Records at the head that may already be in Kafka (sent before a failure or a restart). */
+  /** Records at the head that may already be at the destination (sent before a failure or a restart). */
   get uncertainCount(): number {
     return this.uncertain;
   }
 
   async open(): Promise<void> {
-    await fsp.mkdir(this.opts.dir, { recursive: true });
-    await this.lock();
+    await fsp.mkdir(this.opts.dir, { recursive: true, mode: this.dirMode });
+    this.unlock = await lockSpoolDir(this.opts.dir, this.fileMode);
     try {
       await this.openLocked();
     } catch (e) {
       // Leave nothing behind for the retry: no open file, and not our lock.
-      await this.cursorRw?.close().catch(() => {});
+      await this.cursor?.close();
       await this.writeFd?.close().catch(() => {});
-      this.cursorRw = this.writeFd = null;
-      await fsp.rm(path.join(this.opts.dir, 'lock'), { force: true });
+      this.cursor = this.writeFd = null;
+      await this.unlock();
+      this.unlock = null;
       throw e;
     }
   }
 
   private async openLocked(): Promise<void> {
-    const cursorFile = path.join(this.opts.dir, 'cursor');
-    await (await fsp.open(cursorFile, 'a')).close();
-    this.cursorRw = await fsp.open(cursorFile, 'r+');
-    await this.readCursor();
-    const segs = await this.listSegments();
+    this.cursor = Cursor.in(this.opts.dir, this.fileMode);
+    const found = await this.cursor.open();
+    let segs = await this.listSegments();
+    if (typeof found === 'object') {
+      ({ commit: this.commit, sent: this.sent } = found);
+    } else {
+      // A new spool, or a damaged cursor: from the oldest segment on (re-sends, never losses).
+      this.commit = { seg: segs[0] ?? 0, off: 0 };
+      this.sent = found === 'damaged' ? { seg: Number.MAX_SAFE_INTEGER, off: 0 } : this.commit;
+    }
     for (const s of segs) {
       if (s < this.commit.seg) await fsp.rm(this.segPath(s), { force: true });
     }
@@ -218,7 +230,7 @@ export class Spool {
       this.uncertain = 0;
       await this.writeCursor(true);
     }
-    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a');
+    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a', this.fileMode);
   }
 
   /**
@@ -262,28 +274,26 @@ export class Spool {
       }
     }
     if (n === 0) return { accepted: 0, dropped };
-    const blockBytes = BLOCK_HEADER + total;
-    if (this.writeSize > 0 && this.writeSize + blockBytes > this.segmentBytes) await this.rotate();
-    const buf = this.frameBuf.subarray(0, blockBytes);
-    buf.writeUInt32LE(total, 0);
-    buf.writeUInt32LE(crc32(buf.subarray(BLOCK_HEADER)), 4);
-    const fd = this.writeFd!;
-    if (this.syncFailure) {
-      // The last background flush failed: flush now, before adding to it; if that fails too, the
-      // caller retries later (nothing of this batch was written).
-      await fd.datasync();
-      this.syncFailure = null;
+    for (;;) {
+      try {
+        await this.writeBlock(this.frameBuf.subarray(0, BLOCK_HEADER + total));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+        // The disk is full before the spool is: the same policy as a full spool, against what the
+        // disk holds now. Acknowledged segments are already gone, so only the destination or a
+        // drop can make room.
+        const diskFull = `no space left on the spool's disk (${this.opts.dir}; ${this.liveBytes} bytes spooled)`;
+        if (this.opts.whenFull === 'block') {
+          await this.waitForAck(diskFull);
+          continue;
+        }
+        const freed = this.opts.whenFull === 'drop_oldest' ? this.dropOldest(total) : 0;
+        if (freed === 0) return { accepted: 0, dropped: dropped + n };
+        dropped += freed;
+        await this.dropCommit; // the dropped records' segments are deleted
+      }
     }
-    let written = 0;
-    try {
-      while (written < buf.length) written += (await fd.write(buf, written, buf.length - written, null)).bytesWritten;
-    } catch (e) {
-      // Cut off a partly written block (a full disk), so that the next one does not follow a torn one.
-      if (written > 0) await fd.truncate(this.writeSize).catch(() => {});
-      throw e;
-    }
-    if (this.opts.fsync === 'batch') await fd.datasync();
-    else if (this.opts.fsync === 'interval') this.scheduleSync();
     const seg = this.writeSeg;
     const start = this.writeSize + BLOCK_HEADER;
     const keep = this.memBytes + total <= this.memoryBytes;
@@ -293,7 +303,7 @@ export class Spool {
       const flen = frames.sizes[i]!;
       if (entries) {
         const r = records[i]!;
-        entries[i] = { topic: r.topic, key: r.key, headers: r.headers, value: r.value, valueLength: frames.valueLens[i]!, seg, end: start + rel + flen, bytes: flen };
+        entries[i] = { destination: r.destination, key: r.key, headers: r.headers, value: r.value, valueLength: frames.valueLens[i]!, seg, end: start + rel + flen, bytes: flen };
       }
       rel += flen;
     }
@@ -305,6 +315,46 @@ export class Spool {
     this.liveCount += n;
     this.events.emit('data');
     return { accepted: n, dropped };
+  }
+
+  /**
+   * Writes one block (its frames after the header) at the end of the segment being written,
+   * starting a new segment when this one would grow past its size. A partly written block (a full
+   * disk) is cut off again, so that the next one does not follow a torn one.
+   */
+  private async writeBlock(block: Buffer): Promise<void> {
+    if (this.writeSize > 0 && this.writeSize + block.length > this.segmentBytes) await this.rotate();
+    sealBlock(block);
+    const fd = this.writeFd!;
+    if (this.syncFailure) {
+      // The last background flush failed: flush now, before adding to it; if that fails too, the
+      // caller retries later (nothing of this batch was written).
+      await fd.datasync();
+      this.syncFailure = null;
+    }
+    let written = 0;
+    try {
+      while (written < block.length) written += (await fd.write(block, written, block.length - written, null)).bytesWritten;
+    } catch (e) {
+      if (written > 0) await fd.truncate(this.writeSize).catch(() => {});
+      throw e;
+    }
+    if (this.opts.fsync === 'batch') await fd.datasync();
+    else if (this.opts.fsync === 'interval') this.scheduleSync();
+  }
+
+  /**
+   * Under `block` with a full disk: waits until an acknowledgement gives disk back, or throws
+   * SpoolFullError at once when nothing is pending (only freeing the disk elsewhere helps then;
+   * the pipeline retries the batch) or after blockTimeoutMs.
+   */
+  private async waitForAck(why: string): Promise<void> {
+    if (this.liveCount === 0 || this.closed) throw new SpoolFullError(why);
+    const got = await once(this.events, 'room', { signal: AbortSignal.timeout(this.opts.blockTimeoutMs) }).then(
+      () => true,
+      () => false,
+    );
+    if (!got || this.closed) throw new SpoolFullError(`${why}, and when_full=block: waiting for the destination`);
   }
 
   /** Resolves when there is something to take (or the spool closes, or the signal aborts). */
@@ -393,11 +443,44 @@ export class Spool {
     }
     this.compact();
     await this.setCommit(commit);
+    if (this.liveCount === 0 && this.writeSize >= RECYCLE_BYTES) {
+      // Under the append lock: no append may be writing into the segment meanwhile.
+      const recycled = this.appendLock.then(() => this.recycleDrained());
+      this.appendLock = recycled.catch(() => undefined);
+      await recycled;
+    }
     this.events.emit('room');
     return { count: b.count, duplicates: dup };
   }
 
-  /** Gives every taken batch back (sent again later); `uncertain`: they may have reached Kafka. */
+  /**
+   * Everything written is acknowledged: the segment being written goes, and the next append starts
+   * a new one. The cursor moves first, so a crash in between leaves a segment behind the commit
+   * position, which the next open() deletes.
+   */
+  private async recycleDrained(): Promise<void> {
+    if (this.closed || this.liveCount > 0 || this.inflight.length > 0 || this.writeSize < RECYCLE_BYTES) return;
+    const old = this.writeSeg;
+    await this.syncWriteSegment(false);
+    await this.writeFd?.close();
+    this.writeFd = null;
+    this.writeSeg++;
+    this.writeSize = 0;
+    this.chunks.length = 0;
+    this.chunkHead = 0;
+    this.cur = { ci: 0, j: 0 };
+    this.memBytes = 0;
+    await this.setCommit({ seg: this.writeSeg, off: 0 });
+    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a', this.fileMode);
+    const fd = this.readFds.get(old);
+    if (fd) {
+      this.readFds.delete(old);
+      await fd.close().catch(() => {});
+    }
+    await fsp.rm(this.segPath(old), { force: true });
+  }
+
+  /** Gives every taken batch back (sent again later); `uncertain`: they may have reached the destination. */
   release(uncertain: boolean): void {
     if (uncertain) this.uncertain = Math.max(this.uncertain, this.inflightCount);
     this.inflight.length = 0;
@@ -417,10 +500,11 @@ export class Spool {
       await this.writeCursor(true);
     } finally {
       await this.writeFd?.close().catch(() => {});
-      await this.cursorRw?.close().catch(() => {});
+      await this.cursor?.close();
       for (const fd of this.readFds.values()) await fd.close().catch(() => {});
       this.readFds.clear();
-      await fsp.rm(path.join(this.opts.dir, 'lock'), { force: true });
+      await this.unlock?.();
+      this.unlock = null;
     }
   }
 
@@ -489,7 +573,7 @@ export class Spool {
       if (ci === this.chunkHead) this.uncertain = Math.max(0, this.uncertain - live);
     }
     const commit = this.skipDroppedHead();
-    if (commit) void this.setCommit(commit).catch(() => undefined);
+    if (commit) this.dropCommit = this.setCommit(commit).catch(() => undefined);
     return dropped;
   }
 
@@ -538,7 +622,7 @@ export class Spool {
     if (!frames) throw new Error(`spool segment ${c.seg} damaged at ${c.start}`);
     this.memBytes += c.bytes;
     const entries = frames.map(({ record: r, at, bytes }): SpoolEntry => ({
-      topic: r.topic,
+      destination: r.destination,
       key: r.key,
       headers: r.headers,
       value: r.value,
@@ -562,16 +646,16 @@ export class Spool {
     // Blocks from the segment's start: the commit position may lie inside a block, whose CRC covers
     // the records before it too. Records up to the commit position are skipped.
     let off = 0;
-    while (off + BLOCK_HEADER <= data.length) {
-      const blockEnd = off + BLOCK_HEADER + data.readUInt32LE(off);
-      if (blockEnd > data.length || crc32(data.subarray(off + BLOCK_HEADER, blockEnd)) !== data.readUInt32LE(off + 4)) break;
-      const records = decodeFrames(data, off + BLOCK_HEADER, blockEnd);
+    for (;;) {
+      const end = blockEnd(data, off);
+      if (end < 0) break;
+      const records = decodeFrames(data, off + BLOCK_HEADER, end);
       if (!records) break; // a valid CRC over records we cannot read: not written by this spool
       let chunk: Chunk | null = null;
       for (const { record: r, at, bytes } of records) {
-        const end = at + bytes;
-        if (end <= start) continue;
-        const e: SpoolEntry = { topic: r.topic, key: r.key, headers: r.headers, value: Buffer.from(r.value), valueLength: r.value.length, seg, end, bytes };
+        const recordEnd = at + bytes;
+        if (recordEnd <= start) continue;
+        const e: SpoolEntry = { destination: r.destination, key: r.key, headers: r.headers, value: Buffer.from(r.value), valueLength: r.value.length, seg, end: recordEnd, bytes };
         const keep = this.memBytes + bytes <= this.memoryBytes;
         if (!chunk || chunk.count >= RECOVERY_CHUNK || (chunk.entries !== null) !== keep) {
           chunk = { seg, start: at, end: at, count: 0, bytes: 0, entries: keep ? [] : null, acked: 0, dropped: false };
@@ -581,12 +665,12 @@ export class Spool {
         if (keep) this.memBytes += bytes;
         chunk.count++;
         chunk.bytes += bytes;
-        chunk.end = end;
+        chunk.end = recordEnd;
         this.liveBytes += bytes;
         this.liveCount++;
         onEntry(e);
       }
-      off = blockEnd;
+      off = end;
     }
     if (off < data.length) {
       if (!last) this.corrupt++;
@@ -612,11 +696,11 @@ export class Spool {
   }
 
   /** Before the segment being written is closed: what was appended reaches the disk (unless never). */
-  private async syncWriteSegment(): Promise<void> {
+  private async syncWriteSegment(flush = this.opts.fsync !== 'never'): Promise<void> {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;
     await this.syncing;
-    if (this.opts.fsync !== 'never') await this.writeFd?.datasync();
+    if (flush) await this.writeFd?.datasync();
   }
 
   private async rotate(): Promise<void> {
@@ -624,7 +708,7 @@ export class Spool {
     await this.writeFd?.close();
     this.writeSeg++;
     this.writeSize = 0;
-    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a');
+    this.writeFd = await fsp.open(this.segPath(this.writeSeg), 'a', this.fileMode);
   }
 
   private async setCommit(commit: Pos): Promise<void> {
@@ -644,35 +728,8 @@ export class Spool {
     }
   }
 
-  /** Rewrites the cursor in place with the state current when the write runs (writes are serialized). */
   private writeCursor(sync: boolean): Promise<void> {
-    const run = this.cursorChain.then(async () => {
-      const fd = this.cursorRw;
-      if (!fd) return;
-      const body = `v1 ${this.commit.seg} ${this.commit.off} ${this.sent.seg} ${this.sent.off}`;
-      const line = `${body} ${crc32(Buffer.from(body))}`.padEnd(CURSOR_SIZE - 1) + '\n';
-      await fd.write(Buffer.from(line), 0, CURSOR_SIZE, 0);
-      if (sync) await fd.datasync();
-    });
-    this.cursorChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async readCursor(): Promise<void> {
-    const text = await fsp.readFile(path.join(this.opts.dir, 'cursor'), 'utf8');
-    const m = /^v1 (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(text);
-    if (m) {
-      const body = `v1 ${m[1]} ${m[2]} ${m[3]} ${m[4]}`;
-      if (crc32(Buffer.from(body)) === Number(m[5])) {
-        this.commit = { seg: Number(m[1]), off: Number(m[2]) };
-        this.sent = { seg: Number(m[3]), off: Number(m[4]) };
-        return;
-      }
-    }
-    // No cursor (new spool) or a damaged one: start at the oldest segment (re-sends, never losses).
-    const segs = await this.listSegments();
-    this.commit = { seg: segs[0] ?? 0, off: 0 };
-    this.sent = text.length > 0 ? { seg: Number.MAX_SAFE_INTEGER, off: 0 } : this.commit;
+    return this.cursor!.write(() => ({ commit: this.commit, sent: this.sent }), sync);
   }
 
   private async listSegments(): Promise<number[]> {
@@ -686,200 +743,4 @@ export class Spool {
   private segPath(seg: number): string {
     return path.join(this.opts.dir, `${String(seg).padStart(16, '0')}.seg`);
   }
-
-  private async lock(): Promise<void> {
-    const file = path.join(this.opts.dir, 'lock');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await fsp.writeFile(file, String(process.pid), { flag: 'wx' });
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(await fsp.readFile(file, 'utf8').catch(() => ''));
-        if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-          throw new Error(`spool ${this.opts.dir} is in use by process ${pid}`);
-        }
-        await fsp.rm(file, { force: true }); // stale (the owner died)
-      }
-    }
-    throw new Error(`cannot lock spool ${this.opts.dir}`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function posLE(a: Pos, b: Pos): boolean {
-  return a.seg < b.seg || (a.seg === b.seg && a.off <= b.off);
-}
-
-function fit(sizes: Int32Array, room: number): { n: number; total: number } {
-  let n = 0;
-  let total = 0;
-  for (const size of sizes) {
-    if (total + size > room) break;
-    total += size;
-    n++;
-  }
-  return { n, total };
-}
-
-interface EncodedFrames {
-  /** The buffer holding the frames (the one given, or a bigger one). */
-  buf: Buffer;
-  /** Bytes of each record's frame (header included), and of all. */
-  sizes: Int32Array;
-  total: number;
-  /** Bytes of each record's value. */
-  valueLens: Int32Array;
-}
-
-/**
- * Encodes each record's frame into buf from `offset` on, growing it when needed. Records of a batch
- * mostly share their topic, key and headers: those are encoded once per run of equal ones. Values are
- * written without measuring them first (which would read each string twice): room for the worst case,
- * three bytes per UTF-16 unit, is made instead.
- */
-function encodeFrames(records: readonly SpoolRecord[], buf: Buffer, offset: number): EncodedFrames {
-  const n = records.length;
-  const sizes = new Int32Array(n);
-  const valueLens = new Int32Array(n);
-  let prev: SpoolRecord | null = null;
-  let meta: Buffer = Buffer.alloc(0);
-  let o = offset;
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    if (!prev || r.topic !== prev.topic || r.key !== prev.key || r.headers !== prev.headers) meta = encodeMetadata(r);
-    prev = r;
-    const v = r.value;
-    const worst = FRAME_HEADER + meta.length + (typeof v === 'string' ? 3 * v.length : v.length);
-    if (o + worst > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, o + worst));
-      buf.copy(bigger, 0, 0, o);
-      buf = bigger;
-    }
-    const start = o;
-    o += FRAME_HEADER;
-    buf.set(meta, o); // TypedArray.set: no per-call argument handling, unlike Buffer.copy
-    o += meta.length;
-    const valueLen = typeof v === 'string' ? buf.write(v, o) : v.copy(buf, o);
-    o += valueLen;
-    buf.writeUInt32LE(o - start - FRAME_HEADER, start);
-    sizes[i] = o - start;
-    valueLens[i] = valueLen;
-  }
-  return { buf, sizes, total: o - offset, valueLens };
-}
-
-/** A payload's part before the value: u8 version=1, topic, key, headers. */
-function encodeMetadata(r: SpoolRecord): Buffer {
-  const names = r.headers ? Object.keys(r.headers) : [];
-  let size = 1 + 2 + Buffer.byteLength(r.topic) + 4 + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 2;
-  for (const k of names) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(r.headers![k]!);
-  const buf = Buffer.allocUnsafe(size);
-  buf[0] = 1;
-  let o = writeString16(buf, 1, r.topic);
-  if (r.key === null) o = buf.writeInt32LE(-1, o);
-  else {
-    const kl = buf.write(r.key, o + 4);
-    buf.writeInt32LE(kl, o);
-    o += 4 + kl;
-  }
-  o = buf.writeUInt16LE(names.length, o);
-  for (const k of names) {
-    o = writeString16(buf, o, k);
-    const vl = buf.write(r.headers![k]!, o + 4);
-    buf.writeUInt32LE(vl, o);
-    o += 4 + vl;
-  }
-  return buf;
-}
-
-function writeString16(buf: Buffer, o: number, s: string): number {
-  const len = buf.write(s, o + 2);
-  buf.writeUInt16LE(len, o);
-  return o + 2 + len;
-}
-
-interface DecodedFrame {
-  readonly record: SpoolRecord & { readonly value: Buffer };
-  /** Where the frame starts, and its size (header included). */
-  readonly at: number;
-  readonly bytes: number;
-}
-
-/**
- * The records of the frames in data[from, to); null if any is unreadable. Values are views into data.
- * A record whose topic, key and headers are bytewise those of the record before shares its decoded
- * strings: a batch's records mostly do, and decoding them is most of the cost.
- */
-function decodeFrames(data: Buffer, from: number, to: number): DecodedFrame[] | null {
-  const out: DecodedFrame[] = [];
-  let prev: { start: number; end: number; meta: Metadata } | null = null;
-  for (let at = from; at < to; ) {
-    const bytes = FRAME_HEADER + data.readUInt32LE(at);
-    const start = at + FRAME_HEADER;
-    const end = at + bytes;
-    if (end > to) return null;
-    const same = prev !== null && start + prev.meta.length <= end && data.compare(data, prev.start, prev.end, start, start + prev.meta.length) === 0;
-    let meta: Metadata;
-    try {
-      meta = same ? prev!.meta : decodeMetadata(data, start, end);
-    } catch {
-      return null;
-    }
-    prev = { start, end: start + meta.length, meta };
-    out.push({ record: { topic: meta.topic, key: meta.key, headers: meta.headers, value: data.subarray(start + meta.length, end) }, at, bytes });
-    at = end;
-  }
-  return out;
-}
-
-interface Metadata {
-  topic: string;
-  key: string | null;
-  headers: Record<string, string> | null;
-  /** Bytes of the encoded metadata (where the value starts). */
-  length: number;
-}
-
-/** The metadata at the start of the payload p[from, end): version, topic, key, headers. */
-function decodeMetadata(p: Buffer, from: number, end: number): Metadata {
-  let o = from;
-  if (p[o++] !== 1) throw new Error('unknown spool record version');
-  const topicLen = p.readUInt16LE(o);
-  o += 2;
-  const topic = p.toString('utf8', o, o + topicLen);
-  o += topicLen;
-  const keyLen = p.readInt32LE(o);
-  o += 4;
-  let key: string | null = null;
-  if (keyLen >= 0) {
-    key = p.toString('utf8', o, o + keyLen);
-    o += keyLen;
-  }
-  const hc = p.readUInt16LE(o);
-  o += 2;
-  let headers: Record<string, string> | null = null;
-  if (hc > 0) {
-    headers = {};
-    for (let i = 0; i < hc; i++) {
-      const kl = p.readUInt16LE(o);
-      o += 2;
-      const k = p.toString('utf8', o, o + kl);
-      o += kl;
-      const vl = p.readUInt32LE(o);
-      o += 4;
-      headers[k] = p.toString('utf8', o, o + vl);
-      o += vl;
-    }
-  }
-  if (o > end) throw new Error('truncated spool record');
-  return { topic, key, headers, length: o - from };
 }
