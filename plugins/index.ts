@@ -7,6 +7,7 @@ import type { PluginManifest } from '../src/core/plugin.js';
 import { fileSink } from './sinks/file/index.js';
 import { stdoutSink } from './sinks/stdout/index.js';
 import { kafkaSink } from './sinks/kafka/index.js';
+import { elasticsearchSink } from './sinks/elasticsearch/index.js';
 import { routeCollector } from './collectors/route/index.js';
 import { igmpCollector } from './collectors/igmp/index.js';
 import { snmpCollector } from './collectors/snmp/index.js';
@@ -20,6 +21,7 @@ export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
   fileSink,
   kafkaSink,
+  elasticsearchSink,
   routeCollector,
   igmpCollector,
   snmpCollector,

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
 import { defineSink } from '../../../src/core/plugin.js';
+import { retryOptions } from '../../../src/core/retry.js';
 import { spoolOptions } from '../../../src/core/spool/options.js';
 import { secretOptions } from '../../../src/core/secrets.js';
 import { tlsFileProperties } from '../../../src/core/tls.js';
@@ -76,15 +77,7 @@ export const kafkaOptions = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    retry: Type.Object(
-      {
-        initial: duration('250ms', 'First backoff after a failure (reconnect, re-send).'),
-        max: duration('10s', 'Longest backoff. After a connection error the broker ports are also probed every 500ms, ending the backoff early.'),
-        multiplier: Type.Number({ minimum: 1, default: 2, description: 'Backoff growth per consecutive failure.' }),
-        jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Random part of each backoff (0..1).' }),
-      },
-      { ...strict, default: {} },
-    ),
+    retry: retryOptions('Longest backoff. After a connection error the broker ports are also probed every 500ms, ending the backoff early.'),
     ssl: Type.Object(
       {
         enabled: Type.Boolean({ default: false, description: 'Connect with TLS.' }),

@@ -15,6 +15,7 @@ import type { Admin, Kafka, SASLOptions, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SinkError } from '../../../src/core/errors.js';
+import { backoff, backoffFrom, sleep, type Backoff } from '../../../src/core/retry.js';
 import { readSecret } from '../../../src/core/secrets.js';
 import { readTlsOptions } from '../../../src/core/tls.js';
 import { importModule } from '../../../src/core/import-module.js';
@@ -39,7 +40,7 @@ interface Settings {
   connectMs: number;
   requestMs: number;
   ackMs: number;
-  backoff: { initial: number; max: number; multiplier: number; jitter: number };
+  backoff: Backoff;
   closeMs: number;
   acks: -1 | 0 | 1;
 }
@@ -99,12 +100,7 @@ export class KafkaSink implements Sink {
       connectMs: parseDuration(o.timeouts.connect),
       requestMs: parseDuration(o.timeouts.request),
       ackMs: parseDuration(o.timeouts.ack),
-      backoff: {
-        initial: parseDuration(o.retry.initial),
-        max: parseDuration(o.retry.max),
-        multiplier: o.retry.multiplier,
-        jitter: o.retry.jitter,
-      },
+      backoff: backoffFrom(o.retry),
       closeMs: parseDuration(o.close_timeout),
       acks: o.acks === 'all' ? -1 : o.acks,
     };
@@ -458,11 +454,6 @@ export class KafkaSink implements Sink {
   }
 }
 
-export function backoff(attempt: number, b: Settings['backoff']): number {
-  const base = Math.min(b.max, b.initial * b.multiplier ** Math.max(0, attempt - 1));
-  return Math.round(base * (1 - b.jitter + Math.random() * b.jitter));
-}
-
 function parseSize(v: string | number): number {
   const n = coreSize(v);
   if (n === undefined) throw new SinkError(`kafka: not a size: ${JSON.stringify(v)}`, false);
@@ -528,17 +519,4 @@ function errText(e: unknown): string {
     cur = (cur as { cause?: unknown; originalError?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError;
   }
   return parts.join(': ') || 'unknown error';
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
