@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { dataStreamDataset, dataStreamType } from '../plugins/sinks/elasticsearch/bulk.js';
+import { elasticsearchOptions } from '../plugins/sinks/elasticsearch/index.js';
 import { TCP_STATES } from '../src/collect/inet-states.js';
 import { createTestNet, type TestNet } from './helpers/host-testnet.js';
 import { requireNetnsTools } from './helpers/netns.js';
@@ -168,7 +169,7 @@ describe('docker-compose.yml', () => {
   const env = (svc: Service): Record<string, string> => Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v)]));
 
   it('has the broker, Elasticsearch, Kibana, the bridge and the agent', () => {
-    expect(Object.keys(s)).toEqual(expect.arrayContaining(['kafka', 'elasticsearch', 'kibana', 'logstash', 'agent', 'elk-setup']));
+    expect(Object.keys(s)).toEqual(expect.arrayContaining(['kafka', 'elasticsearch', 'kibana', 'logstash', 'agent', 'es-setup', 'kibana-setup']));
     expect(s.kafka!.image).toMatch(/^apache\/kafka:/);
     expect(s.elasticsearch!.image).toMatch(/elasticsearch/);
     expect(s.kibana!.image).toMatch(/kibana/);
@@ -228,7 +229,7 @@ describe('docker-compose.yml', () => {
     expect(kafka.options.spool.path.startsWith(cfg.agent.state_dir!)).toBe(true);
   });
 
-  it('the Logstash pipeline consumes the topics the agent writes and the templates are mounted for setup', () => {
+  it('the Logstash pipeline consumes the topics the agent writes', () => {
     const pipeline = read('config/elk/logstash/pipeline/netagent.conf');
     const pattern = new RegExp(`^${/topics_pattern => "([^"]+)"/.exec(pipeline)![1]!.replace(/\\\\/g, '\\')}$`);
     const cfg = parse(read('config/docker.yaml')) as { sinks: { type: string; options: { topic: string } }[] };
@@ -237,14 +238,43 @@ describe('docker-compose.yml', () => {
       expect(topic.replace('{{event.dataset}}', dataset)).toMatch(pattern);
     }
     expect(pipeline).toMatch(/codec => json/);
-    expect(pipeline).toMatch(/index => "netagent-/);
-    const idx = JSON.parse(read('config/elk/index-template.json')) as { index_patterns: string[]; composed_of: string[] };
-    expect(idx.index_patterns).toEqual(['netagent-*']);
-    expect(idx.composed_of).toEqual(['netagent-mappings']);
-    const setup = read('config/elk/setup.sh');
-    expect(setup).toContain('_component_template/netagent-mappings');
-    expect(setup).toContain('_index_template/netagent');
-    expect(setup).toContain('kibana/netagent-dashboard.ndjson');
+  });
+
+  it('Logstash writes into the data streams of the direct road, with its document ids: each event is stored once', () => {
+    const pipeline = read('config/elk/logstash/pipeline/netagent.conf');
+    const cfg = parse(read('config/docker.yaml')) as { sinks: { type: string; options: Record<string, any> }[] };
+    const direct = cfg.sinks.find((x) => x.type === 'elasticsearch')!;
+    expect(direct).toBeDefined();
+    // The pipeline's filter, replayed: type by event.kind, dataset netagent.<event.dataset>, lower-cased, then its gsub.
+    const gsub = /gsub => \["\[data_stream\]\[dataset\]", "([^"]+)", "([^"]*)"\]/.exec(pipeline)!;
+    const namespace = /"\[data_stream\]\[namespace\]" => "\$\{NETAGENT_NAMESPACE:([^}]+)\}"/.exec(pipeline)![1];
+    expect(namespace).toBe(direct.options.data_stream?.namespace ?? 'default');
+    expect(pipeline).toMatch(/if \[event\]\[kind\] == "metric" \{\s*mutate \{ add_field => \{ "\[data_stream\]\[type\]" => "metrics" \} \}\s*\} else \{\s*mutate \{ add_field => \{ "\[data_stream\]\[type\]" => "logs" \} \}/);
+    for (const [dataset, kind] of [['tcp.socket', 'state'], ['iface.stats', 'metric'], ['agent.stats', 'metric'], ['Their-Plugin.x', 'state']]) {
+      const logstash = `${kind === 'metric' ? 'metrics' : 'logs'}-${`netagent.${dataset}`.toLowerCase().replace(new RegExp(gsub[1]!, 'g'), gsub[2]!)}-${namespace}`;
+      expect(logstash).toBe(`${dataStreamType(kind)}-${dataStreamDataset(dataset!)}-${namespace}`);
+    }
+    expect(pipeline).toContain('index => "%{[data_stream][type]}-%{[data_stream][dataset]}-%{[data_stream][namespace]}"');
+    expect(pipeline).toContain('action => "create"');
+    const sinkId = elasticsearchOptions.properties.document_id.default as string;
+    expect(/document_id => "([^"]+)"/.exec(pipeline)![1]).toBe(sinkId.replace(/\{\{([^}]+)\}\}/g, (_, p: string) => `%{${p.split('.').map((k) => `[${k}]`).join('')}}`));
+    // The templates cover those names.
+    const streams = JSON.parse(read('plugins/sinks/elasticsearch/templates/netagent-data-streams.json')) as { index_patterns: string[] };
+    expect(streams.index_patterns.some((p) => new RegExp(`^${p.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`).test('metrics-netagent.iface.stats-default'))).toBe(true);
+  });
+
+  it('es-setup runs netagent setup elasticsearch with the agent\'s config before anyone writes; kibana-setup imports the dashboard', () => {
+    const es = s['es-setup']!;
+    expect(es.image).toBe(s.agent!.image);
+    expect(es.command).toEqual(['setup', 'elasticsearch', '-c', '/etc/netagent/netagent.yaml']);
+    expect(es.volumes).toContain('./config/docker.yaml:/etc/netagent/netagent.yaml:ro');
+    expect(es.network_mode).toBe('host');
+    expect(es.depends_on.elasticsearch.condition).toBe('service_healthy');
+    for (const writer of ['agent', 'logstash', 'kibana-setup']) expect(s[writer]!.depends_on['es-setup'], writer).toEqual({ condition: 'service_completed_successfully' });
+    // The direct road reaches Elasticsearch where compose publishes it to the host.
+    const published = (s.elasticsearch!.ports as string[]).map((p) => p.split(':').slice(0, 2).join(':'));
+    expect(published).toContain(new URL(env(s.agent!).ELASTICSEARCH_HOSTS!).host);
+    expect(read('config/elk/setup.sh')).toContain('kibana/netagent-dashboard.ndjson');
   });
 });
 

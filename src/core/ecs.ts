@@ -52,5 +52,5 @@ export const OBJECT_ROOTS: ReadonlySet<string> = new Set([
   'organization', 'package', 'process', 'registry', 'related', 'rule', 'server', 'service', 'source', 'span',
   'threat', 'tls', 'trace', 'transaction', 'url', 'user', 'user_agent', 'volume', 'vulnerability', 'labels',
   // netagent's own
-  'socket', 'unix', 'interface', 'route', 'igmp', 'snmp', 'sockstat', 'netns', 'kubernetes', 'netagent',
+  'socket', 'unix', 'interface', 'route', 'igmp', 'snmp', 'sockstat', 'netns', 'kubernetes', 'netagent', 'exec',
 ]);

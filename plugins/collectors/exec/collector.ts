@@ -43,9 +43,7 @@ export function parseLine(line: string, reserved: ExecOptions['reserved_keys']):
   const fields: Record<string, unknown> = {};
   const moved: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) (clashes.includes(k) ? moved : fields)[k] = v;
-  if (fields.exec !== undefined && !isPlainObject(fields.exec)) {
-    return { problem: 'uses envelope keys and a non-object `exec`, so they cannot be moved under it' };
-  }
+  // A non-object `exec` is one of the moved keys itself (OBJECT_ROOTS): what stays is an object or nothing.
   fields.exec = { ...(fields.exec as Record<string, unknown> | undefined), ...moved };
   return { fields };
 }
