@@ -42,7 +42,9 @@ export async function setupCommand(
     const client = new EsClient(connectionSettings(options));
     const name = `sink ${sink.id} (${client.hosts.join(', ')})`;
     try {
-      output.report(formatSetupReport(name, await setupElasticsearch(client, { logger: logger.child({ sink: sink.id }) })));
+      // The report is the command's output: at the default level each step's info log would only repeat it.
+      const quiet = logger.child({ sink: sink.id }, { level: logger.levelVal === 30 ? 'warn' : logger.level });
+      output.report(formatSetupReport(name, await setupElasticsearch(client, { logger: quiet })));
     } catch (err) {
       failed++;
       output.problem(`${name}: setup failed: ${(err as Error).message}`);

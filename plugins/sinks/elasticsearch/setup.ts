@@ -16,17 +16,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { EsClient } from './client.js';
 
-/** What setup needs of the sink's HTTP client (client.ts, EsClient); paths are relative to the host URL. */
-export interface ElasticsearchApi {
-  request(
-    method: string,
-    path: string,
-    body?: unknown,
-    options?: { signal?: AbortSignal },
-  ): Promise<{ status: number; body: unknown; text: string }>;
-  info(signal?: AbortSignal): Promise<{ distribution: 'elasticsearch' | 'opensearch'; version: string }>;
-}
+/** What setup needs of the sink's HTTP client; paths are relative to the host URL. */
+export type ElasticsearchApi = Pick<EsClient, 'request' | 'info'>;
 
 export type SetupAction = 'created' | 'updated' | 'unchanged' | 'kept' | 'skipped';
 
