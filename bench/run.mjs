@@ -8,6 +8,7 @@ const only = process.argv.slice(2);
 const benches = [
   ['sockets', 'sockets.mjs'],
   ['kafka', 'kafka.mjs'],
+  ['elasticsearch', 'elasticsearch.mjs'],
 ].filter(([name]) => only.length === 0 || only.includes(name));
 
 let failed = 0;

@@ -2,6 +2,7 @@
  * The _bulk API, as pure functions: where an event goes (data stream or index name), the request
  * body, and what each item of the response means for its event.
  */
+import type { DeadLetterReason } from '../../../src/core/dead-letter.js';
 
 /** `logs` for state rows, `metrics` for metric events: the data stream's type. */
 export function dataStreamType(kind: unknown): 'logs' | 'metrics' {
@@ -72,13 +73,7 @@ export type ItemOutcome =
   /** Any other refusal (a mapping conflict…): sending it again cannot help. */
   | { readonly kind: 'rejected'; readonly status: number; readonly error: BulkItemError };
 
-export interface BulkItemError {
-  readonly type: string;
-  readonly reason: string;
-  /** The field the reason names, when it names one. */
-  readonly field: string | null;
-  readonly caused_by?: unknown;
-}
+export type BulkItemError = DeadLetterReason;
 
 interface RawItemError {
   type?: string;

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
+import { deadLetterOptions } from '../../../src/core/dead-letter.js';
 import { defineSink } from '../../../src/core/plugin.js';
 import { retryOptions } from '../../../src/core/retry.js';
 import { secretOptions } from '../../../src/core/secrets.js';
@@ -76,16 +77,7 @@ export const elasticsearchOptions = Type.Object(
       { ...strict, default: {} },
     ),
     retry: retryOptions('Longest backoff (a failed request, or items the node refused with 429 or 5xx).'),
-    dead_letter: Type.Object(
-      {
-        path: Type.String({
-          default: '',
-          description: 'NDJSON file of events the node rejected for good (a mapping conflict…). Default: <agent.state_dir>/dead-letter/<instance id>.ndjson.',
-        }),
-        max_size: Size({ default: '100MB', description: 'When the file reaches this size it is renamed to <path>.1 (replacing the older one).' }),
-      },
-      { ...strict, default: {} },
-    ),
+    dead_letter: deadLetterOptions('the node rejected for good (a mapping conflict…)'),
     spool: spoolOptions('the node'),
     close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
   },

@@ -9,12 +9,11 @@
  * refused for good (a mapping conflict) go to the dead-letter file, counted and logged once per
  * reason and field, while the rest keeps flowing.
  */
-import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
+import { deadLetterFileFrom, type DeadLetter, type DeadLetterFile } from '../../../src/core/dead-letter.js';
 import { SinkError } from '../../../src/core/errors.js';
-import { stateDirOf } from '../../../src/core/identity.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { backoff, backoffFrom, sleep, type Backoff } from '../../../src/core/retry.js';
 import { spoolDir, spoolFrom } from '../../../src/core/spool/options.js';
@@ -33,7 +32,6 @@ import {
   type BulkItemError,
 } from './bulk.js';
 import { connectionSettings, EsClient } from './client.js';
-import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
 import type { ElasticsearchSinkOptions } from './index.js';
 
 /** Repeated identical errors are logged at most this often. */
@@ -107,11 +105,7 @@ export class ElasticsearchSink implements Sink {
     this.spool = spool;
     if (spool.depth > 0) this.log.info({ spooled: spool.depth, bytes: spool.bytes, dir: this.dir }, 'elasticsearch: resuming delivery of spooled events');
     if (spool.corrupt > 0) this.log.warn({ dir: this.dir, segments: spool.corrupt }, 'elasticsearch: damaged spool records skipped');
-    const base = this.agent ? stateDirOf(this.agent) : '.state';
-    this.deadLetters = new DeadLetterFile(
-      path.resolve(this.opts.dead_letter.path || path.join(base, 'dead-letter', `${this.instance.id}.ndjson`)),
-      parseSize(this.opts.dead_letter.max_size)!,
-    );
+    this.deadLetters = deadLetterFileFrom(this.opts.dead_letter, this.instance, this.agent);
     this.client = new EsClient(settings);
     this.loop = this.run();
   }

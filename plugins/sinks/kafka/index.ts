@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
+import { deadLetterOptions } from '../../../src/core/dead-letter.js';
 import { defineSink } from '../../../src/core/plugin.js';
 import { retryOptions } from '../../../src/core/retry.js';
 import { spoolOptions } from '../../../src/core/spool/options.js';
@@ -98,6 +99,7 @@ export const kafkaOptions = Type.Object(
       ),
     ),
     spool: spoolOptions('Kafka'),
+    dead_letter: deadLetterOptions('that Kafka refused for good (a topic it will not create: an invalid or colliding name)'),
     close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
   },
   strict,

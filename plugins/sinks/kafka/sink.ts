@@ -14,6 +14,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Admin, Kafka, SASLOptions, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
+import { deadLetterFileFrom, type DeadLetter, type DeadLetterFile, type DeadLetterReason } from '../../../src/core/dead-letter.js';
 import { SinkError } from '../../../src/core/errors.js';
 import { backoff, backoffFrom, sleep, type Backoff } from '../../../src/core/retry.js';
 import { readSecret } from '../../../src/core/secrets.js';
@@ -63,6 +64,10 @@ export class KafkaSink implements Sink {
   private producer: BatchProducer | null = null;
   private admin: Admin | null = null;
   private readonly knownTopics = new Set<string>();
+  /** Topics Kafka will not create, and why: their records are dead-lettered. */
+  private readonly refusedTopics = new Map<string, DeadLetterReason>();
+  private deadLetters!: DeadLetterFile;
+  private rejected = 0;
   private loop: Promise<void> | null = null;
   private readonly stop = new AbortController();
   private connected = false;
@@ -124,6 +129,7 @@ export class KafkaSink implements Sink {
     const sasl = this.saslConfig(); // fails early on a missing password source
     const ssl = this.sslConfig();
     const dir = (this.dir = spoolDir(o.spool, this.instance, this.agent));
+    this.deadLetters = deadLetterFileFrom(o.dead_letter, this.instance, this.agent);
     this.spool = spoolFrom(o.spool, dir);
     try {
       await this.spool.open();
@@ -198,6 +204,7 @@ export class KafkaSink implements Sink {
     if (this.loop) await Promise.race([this.loop, sleep(2_000)]);
     const left_ = this.spool.depth;
     await this.spool.close();
+    await this.deadLetters.close();
     if (left_ > 0) {
       this.log.warn({ spooled: left_, dir: this.dir }, 'kafka: undelivered events left in the spool for the next start');
     }
@@ -211,6 +218,8 @@ export class KafkaSink implements Sink {
       delivered: this.delivered,
       dropped: this.dropped,
       duplicates: this.duplicates,
+      rejected: this.rejected,
+      dead_letter_file: this.deadLetters?.file ?? null,
       last_error: this.lastError,
       last_error_at: this.lastErrorAt,
     };
@@ -220,16 +229,28 @@ export class KafkaSink implements Sink {
 
   private async run(): Promise<void> {
     const signal = this.stop.signal;
-    /** Produce requests in flight, oldest first; acknowledged in the spool strictly in this order. */
-    const inflight: { batch: SpoolEntry[]; done: Promise<void> }[] = [];
     /**
-     * Gives every in-flight batch back to the spool, to be sent again. Each event of a batch that was
-     * written, or may have been (any failure but "too large"), will then be in Kafka once more: counted.
+     * Produce requests in flight, oldest first; acknowledged in the spool strictly in this order.
+     * `delivers`: how many of the batch's records count as delivered once it is acknowledged (not the
+     * dead-lettered ones).
+     */
+    const inflight: { batch: SpoolEntry[]; delivers: number; done: Promise<void> }[] = [];
+    /**
+     * Records Kafka acknowledged in a batch behind one that failed: the spool takes them again (it
+     * commits in order), and they are then skipped rather than sent twice.
+     */
+    const inKafka = new Set<string>();
+    const at = (e: SpoolEntry) => `${e.seg}:${e.end}`;
+    /**
+     * Gives every in-flight batch back to the spool, to be taken again. An acknowledged one is
+     * remembered in inKafka; each event of a failed one that may have been written (any failure but
+     * "too large") will be in Kafka once more: counted.
      */
     const giveBack = async () => {
       const settled = await Promise.allSettled(inflight.map((f) => f.done));
       settled.forEach((r, i) => {
-        if (r.status === 'fulfilled' || !isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
+        if (r.status === 'fulfilled') for (const e of inflight[i]!.batch) inKafka.add(at(e));
+        else if (!isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
       });
       inflight.length = 0;
       this.spool.release(false);
@@ -252,8 +273,9 @@ export class KafkaSink implements Sink {
           const limit = Math.min(this.s.maxEvents, this.batchLimit, this.producer!.resendCount ?? Infinity);
           const batch = await this.spool.take(limit, this.s.maxBytes);
           if (batch.length === 0) break;
+          let sendable: readonly SpoolEntry[];
           try {
-            await this.ensureTopics(batch);
+            sendable = await this.settleRefusedTopics(batch);
           } catch (e) {
             this.spool.release(false); // this batch was not sent; the ones in flight go back too
             await giveBack();
@@ -261,9 +283,10 @@ export class KafkaSink implements Sink {
             break;
           }
           await this.spool.markSent(batch);
-          const done = this.producer!.send(batch);
+          const fresh = inKafka.size === 0 ? sendable : sendable.filter((e) => !inKafka.delete(at(e)));
+          const done = fresh.length > 0 ? this.producer!.send(fresh) : Promise.resolve();
           done.catch(() => undefined);
-          inflight.push({ batch, done });
+          inflight.push({ batch, delivers: sendable.length, done });
         }
         const head = inflight[0];
         if (!head) continue;
@@ -279,8 +302,8 @@ export class KafkaSink implements Sink {
           continue;
         }
         inflight.shift();
-        const r = await this.spool.ack();
-        this.delivered += r.count;
+        await this.spool.ack();
+        this.delivered += head.delivers;
         if (this.failures > 0) {
           this.log.info({ delivered: this.delivered }, 'kafka: delivering again');
           this.failures = 0;
@@ -347,10 +370,33 @@ export class KafkaSink implements Sink {
     await Promise.all([this.producer?.disconnect().catch(() => {}), a?.disconnect().catch(() => {})]);
   }
 
+  /**
+   * Makes sure the batch's topics exist, and returns the records to send: those of a topic Kafka
+   * refuses for good (an invalid name, one that collides with an existing topic as `a.b` and `a_b`
+   * do) go to the dead-letter file instead, so one bad topic never holds up the others.
+   */
+  private async settleRefusedTopics(batch: readonly SpoolEntry[]): Promise<readonly SpoolEntry[]> {
+    await this.ensureTopics(batch);
+    if (this.refusedTopics.size === 0) return batch;
+    const letters: DeadLetter[] = [];
+    const sendable = batch.filter((e) => {
+      const why = this.refusedTopics.get(e.destination);
+      if (why) letters.push({ destination: e.destination, error: why, event: e.value });
+      return !why;
+    });
+    if (letters.length > 0) {
+      await this.deadLetters.write(letters);
+      this.rejected += letters.length;
+    }
+    return sendable;
+  }
+
   private async ensureTopics(batch: readonly SpoolEntry[]): Promise<void> {
     let wanted: string[] | null = null;
     for (const e of batch) {
-      if (!this.knownTopics.has(e.destination) && !wanted?.includes(e.destination)) (wanted ??= []).push(e.destination);
+      if (!this.knownTopics.has(e.destination) && !this.refusedTopics.has(e.destination) && !wanted?.includes(e.destination)) {
+        (wanted ??= []).push(e.destination);
+      }
     }
     if (!wanted) return;
     const admin = this.admin!;
@@ -363,10 +409,24 @@ export class KafkaSink implements Sink {
             'create it or enable create_topics (events stay spooled)',
         );
       }
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-      this.log.info({ topics: missing }, 'kafka: created topics');
+      try {
+        await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+        this.log.info({ topics: missing }, 'kafka: created topics');
+      } catch (e) {
+        // kafkajs names each topic's failure and whether retrying can help.
+        const failures = (e as { errors?: { topic?: string; type?: string; message?: string; retriable?: boolean }[] }).errors;
+        if (!Array.isArray(failures) || failures.some((f) => f.retriable !== false || !f.topic)) throw e;
+        for (const f of failures) {
+          const why = { type: f.type ?? 'UNKNOWN', reason: `Kafka refused to create topic ${JSON.stringify(f.topic)}: ${f.message ?? ''}`, field: null };
+          this.refusedTopics.set(f.topic!, why);
+          this.log.error(
+            { topic: f.topic, error_type: why.type, dead_letter_file: this.deadLetters.file },
+            `kafka: ${why.reason}; its events go to the dead-letter file, the other topics flow (a name like a.b collides with a_b)`,
+          );
+        }
+      }
     }
-    for (const t of wanted) this.knownTopics.add(t);
+    for (const t of wanted) if (!this.refusedTopics.has(t)) this.knownTopics.add(t);
   }
 
   private async failed(stage: 'connect' | 'topic' | 'send' | 'spool', e: unknown): Promise<void> {
