@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SinkPlan } from '../src/core/config/load.js';
+import { ECS_VERSION } from '../src/core/ecs.js';
 import { EventStamper } from '../src/core/envelope.js';
 import { SinkError } from '../src/core/errors.js';
 import { Pipeline, SinkRunner } from '../src/core/pipeline.js';
@@ -64,13 +65,14 @@ describe('pipeline', () => {
     const [a, b] = sink.written.map((e) => JSON.parse(e.line));
     expect(a).toEqual({
       '@timestamp': '2026-01-02T03:04:05.678Z',
-      event: { dataset: 'tcp.socket', kind: 'state', sequence: 1 },
+      event: { dataset: 'tcp.socket', kind: 'state', category: ['network'], type: ['connection'], sequence: 1 },
       host: { name: 'h1' },
-      agent: { name: 'netagent', version: '0.0.0', id: 'a-1', ephemeral_id: 'e-1' },
+      agent: { name: 'netagent', type: 'netagent', version: '0.0.0', id: 'a-1', ephemeral_id: 'e-1' },
+      ecs: { version: ECS_VERSION },
       labels: { env: 'test' },
       source: { ip: '127.0.0.1', port: 22 },
     });
-    expect(b.event).toEqual({ dataset: 'snmp.counters', kind: 'metric', sequence: 2 });
+    expect(b.event).toEqual({ dataset: 'snmp.counters', kind: 'metric', category: ['network'], type: ['info'], sequence: 2 });
     expect(sink.written[0]!.field('source.port')).toBe(22);
     expect(sink.written[0]!.field('host.name')).toBe('h1');
     expect(sink.written[0]!.field('labels.env')).toBe('test');

@@ -1,6 +1,7 @@
 /**
- * The command line: `run`, `once`, `validate`, `plugins`, `describe TYPE`. Commands only; all the
- * work happens in the core. Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration (EX_CONFIG).
+ * The command line: `run`, `once`, `validate`, `plugins`, `describe TYPE`, `setup elasticsearch`.
+ * Commands only; all the work happens in the core and the plugins. Exit codes: 0 ok, 1 failure,
+ * 2 usage, 78 configuration (EX_CONFIG).
  */
 import 'reflect-metadata';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { PluginRegistry } from '../core/registry.js';
 import { TOKENS } from '../core/tokens.js';
 import { parseDuration } from '../core/units.js';
 import { describePlugin, listPlugins } from './describe.js';
+import { SETUP_TARGETS, setupCommand } from './setup.js';
 
 const EXIT_USAGE = 2;
 const EXIT_CONFIG = 78;
@@ -29,6 +31,8 @@ Usage:
   netagent validate  -c FILE                        check a config; exit 78 listing every problem
   netagent plugins                                  list collector and sink types
   netagent describe TYPE                            a plugin's options, defaults and a sample
+  netagent setup elasticsearch -c FILE              install index templates and lifecycle policies for
+                                                    each elasticsearch sink of FILE (idempotent)
 
 Options:
   -c, --config FILE     config file (default: the embedded config/default.yaml)
@@ -97,6 +101,15 @@ async function main(argv: string[]): Promise<number> {
       if (!manifest) throw new UsageError(`unknown plugin type "${type}" (known: ${registry.list().map((m) => m.type).join(', ')})`);
       process.stdout.write(`${describePlugin(manifest)}\n`);
       return 0;
+    }
+    case 'setup': {
+      const target = SETUP_TARGETS.find((t) => t === rest[0]);
+      if (!target) throw new UsageError(`setup needs a target: ${SETUP_TARGETS.join(', ')}`);
+      if (!values.config) throw new UsageError(`setup ${target} needs -c FILE (the config naming the ${target} sinks)`);
+      return setupCommand(target, configFile, root, logger, {
+        report: (text) => process.stdout.write(`${text}\n`),
+        problem: (text) => process.stderr.write(`netagent: ${text}\n`),
+      });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -49,9 +49,16 @@ export function parseSigned(text: string): CounterValue | null {
   return parseCounter(text);
 }
 
-/** The JSON-friendly form of a counter (a number; above 2^53 the nearest double). */
+/**
+ * The largest double below 2^64. A u64 counter within 2048 of 2^64 rounds to 2^64 as a double,
+ * which JSON prints as 18446744073709552000: beyond an unsigned_long field (2^64 − 1), so its
+ * document would be rejected.
+ */
+const MOST_U64_DOUBLE = 18446744073709549568;
+
+/** The JSON-friendly form of a counter (a number; above 2^53 the nearest double up to 2^64 − 2048). */
 export function counterToNumber(v: CounterValue): number {
-  return typeof v === 'bigint' ? Number(v) : v;
+  return typeof v === 'bigint' ? Math.min(Number(v), MOST_U64_DOUBLE) : v;
 }
 
 function toBig(v: CounterValue): bigint {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { JsonBytes } from '../core/json-bytes.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
-import { MOST_ADDRESS_BYTES, writeProcAddress } from './inet-address.js';
+import { isV4MappedWords, MOST_ADDRESS_BYTES, writeProcAddress } from './inet-address.js';
 import { portTable, type InetOptions } from './inet-options.js';
 import {
   CLOCK_TICKS,
@@ -174,6 +174,10 @@ export class InetSocketCollector implements Collector {
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
     const viewJson = encodedViewFields(view);
     const head = Buffer.from(`"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`);
+    // A tcp6/udp6 socket talking to a v4-mapped address sends IPv4 packets: ECS's network.type is
+    // the network layer, so ipv4 (socket.family keeps ipv6, the table it came from).
+    const mappedHead = v6 ? Buffer.from(`"network":{"transport":"${transport}","type":"ipv4"},"source":{"ip":"`) : head;
+    const socketMembers = v6 ? socketMembersV6 : socketMembersV4;
     const out = this.out;
     const pause: ParsePause = { rescan: false, blocked: false };
 
@@ -194,15 +198,18 @@ export class InetSocketCollector implements Collector {
       }
       counts[r.state]!++;
       out.reset();
-      out.raw(head);
+      out.raw(v6 && (isV4MappedWords(r.local) || isV4MappedWords(r.remote)) ? mappedHead : head);
       writeAddress(out, r.local, v6);
       out.raw(PORT);
       out.uint(r.localPort);
-      out.raw(DESTINATION_IP);
-      writeAddress(out, r.remote, v6);
-      out.raw(PORT);
-      out.uint(r.remotePort);
-      out.raw(stateMembers(r.state));
+      // No peer (a listener, an unconnected UDP socket: netstat's `0.0.0.0:*`), no destination.
+      if (r.remotePort !== 0 || !isUnspecified(r.remote, v6)) {
+        out.raw(DESTINATION_IP);
+        writeAddress(out, r.remote, v6);
+        out.raw(PORT);
+        out.uint(r.remotePort);
+      }
+      out.raw(socketMembers(r.state));
       out.uint(r.rxQueue);
       out.raw(SEND_Q);
       out.uint(r.txQueue);
@@ -309,10 +316,17 @@ const RETRANSMITS = Buffer.from(',"retransmits":');
 const PROBES = Buffer.from(',"probes":');
 const CLOSE = Buffer.from('}');
 
-const stateMembersByNumber: Buffer[] = [];
-/** `},"socket":{"state":"<name>","recv_q":` of a state number. */
-function stateMembers(state: number): Buffer {
-  return (stateMembersByNumber[state] ??= Buffer.from(`},"socket":{"state":"${stateName(state)}","recv_q":`));
+/** `},"socket":{"family":"<family>","state":"<name>","recv_q":` of a state number, one function per family. */
+function socketMembersOf(family: 'ipv4' | 'ipv6'): (state: number) => Buffer {
+  const byNumber: Buffer[] = [];
+  return (state) => (byNumber[state] ??= Buffer.from(`},"socket":{"family":"${family}","state":"${stateName(state)}","recv_q":`));
+}
+const socketMembersV4 = socketMembersOf('ipv4');
+const socketMembersV6 = socketMembersOf('ipv6');
+
+/** 0.0.0.0 or ::, as /proc words. */
+function isUnspecified(words: Uint32Array, v6: boolean): boolean {
+  return words[0] === 0 && (!v6 || (words[1] === 0 && words[2] === 0 && words[3] === 0));
 }
 
 const timerMembersByNumber: Buffer[] = [];

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { SinkPlan } from './config/load.js';
-import type { EventStamper, StampedEvent } from './envelope.js';
+import { ENVELOPE_KEYS, type EventStamper, type StampedEvent } from './envelope.js';
 import { SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
 import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
@@ -22,8 +22,6 @@ export interface SinkStats {
   last_error?: string;
   [extra: string]: unknown;
 }
-
-const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
 
 /** How long close() may take after the shutdown deadline. */
 const CLOSE_GRACE_MS = 1000;

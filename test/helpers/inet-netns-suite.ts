@@ -48,6 +48,21 @@ export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows 
       expect(got.some((r) => r.pid === zoo.pid)).toBe(true);
     });
 
+    it('ECS: network.type is the network layer (ipv4 for a v4-mapped peer), no destination without a peer', async () => {
+      const { events } = await collectOnce(collector({}));
+      const fields = events.map((e) => e.fields as any);
+      // The zoo's v4 client of its dual-stack listener: an ::ffff:127.0.0.1 socket in the v6 table.
+      const mapped = fields.filter((f) => f.socket.family === 'ipv6' && f.source.ip.includes('.'));
+      if (transport === 'tcp') expect(mapped.length).toBeGreaterThan(0);
+      for (const f of mapped) expect(f.network.type).toBe('ipv4');
+      for (const f of fields.filter((x) => !x.source.ip.includes('.'))) expect([f.network.type, f.socket.family]).toEqual(['ipv6', 'ipv6']);
+      for (const f of fields.filter((x) => x.socket.family === 'ipv4')) expect(f.network.type).toBe('ipv4');
+      const unconnected = fields.filter((f) => f.socket.state === (transport === 'tcp' ? 'LISTEN' : 'CLOSE'));
+      expect(unconnected.length).toBeGreaterThan(0);
+      for (const f of unconnected) expect(f.destination).toBeUndefined();
+      for (const f of fields.filter((x) => x.socket.state === 'ESTABLISHED')) expect(f.destination.port).toBeGreaterThan(0);
+    });
+
     it('summary counts match netstat per state and family', async () => {
       const { events } = await collectOnce(collector({ mode: 'summary' }));
       const rows = parseNetstatInet(zooNs.ns.exec('netstat', ['-tanuW']));

@@ -91,7 +91,9 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 export function inetEventRow(ev: CollectedEvent): InetToolRow {
   const f = ev.fields as Obj;
   const transport = f.network.transport as string;
-  const proto = transport + (f.network.type === 'ipv6' ? '6' : '');
+  // The table the socket came from: network.type is ipv4 for a tcp6 socket with a v4-mapped peer.
+  const v6 = f.socket.family === 'ipv6';
+  const proto = transport + (v6 ? '6' : '');
   let state = f.socket.state as string;
   if (transport === 'udp' && state === 'CLOSE') state = ''; // netstat prints UDP states but ESTABLISHED as blank
   const row: InetToolRow = {
@@ -99,7 +101,8 @@ export function inetEventRow(ev: CollectedEvent): InetToolRow {
     recvQ: f.socket.recv_q,
     sendQ: f.socket.send_q,
     local: hostPort(f.source.ip, f.source.port),
-    foreign: hostPort(f.destination.ip, f.destination.port),
+    // No destination: the socket has no peer, which netstat prints as the family's wildcard.
+    foreign: f.destination ? hostPort(f.destination.ip, f.destination.port) : v6 ? ':::*' : '0.0.0.0:*',
     state,
     user: f.user?.id,
     inode: f.socket.inode,
@@ -184,7 +187,7 @@ export function unixEventRow(fields: Obj): UnixToolRow {
     type: fields.socket.type,
     state: fields.socket.state,
     inode: fields.socket.inode,
-    path: fields.unix.path,
+    path: fields.unix?.path ?? '', // an unnamed socket has no unix.path
   };
   if (fields.process) {
     row.pid = fields.process.pid;

@@ -82,6 +82,19 @@ describe('exec collector', () => {
     for (const key of ['@timestamp', 'event', 'host', 'labels', 'agent']) expect(strict.malformed[0]!.example).toContain(key);
   });
 
+  it('moves ecs, data_stream and a non-object under an ECS or netagent object name, as envelope keys', async () => {
+    const line = `{"source":"probe-1","process":42,"socket":[1],"network":{"bytes":1},"ecs":{"version":"1.0"},"data_stream":{"type":"x"},"v":1}`;
+    const moved = await collectOnce(sh(`echo '${line}'`).collector);
+    expect(moved.events[0]!.fields).toEqual({
+      network: { bytes: 1 },
+      v: 1,
+      exec: { source: 'probe-1', process: 42, socket: [1], ecs: { version: '1.0' }, data_stream: { type: 'x' } },
+    });
+    const strict = await collectOnce(sh(`echo '${line}'`, { reserved_keys: 'malformed' }).collector);
+    expect(strict.events).toEqual([]);
+    expect(strict.malformed[0]!.example).toMatch(/source, process, socket, ecs, data_stream/);
+  });
+
   it('a non-zero exit fails the run (events before it are kept)', async () => {
     const { collector, logs } = sh(`echo '{"partial":1}'; echo 'disk on fire' >&2; exit 3`);
     const events: unknown[] = [];
@@ -182,7 +195,8 @@ describe('exec collector', () => {
   it('parseLine: blank lines are no events', () => {
     expect(parseLine('', 'move')).toBeNull();
     expect(parseLine('  \r', 'move')).toBeNull();
-    expect(parseLine('{"host":1,"exec":3}', 'move')).toMatchObject({ problem: expect.stringContaining('non-object') });
+    // A number where the exec object goes is moved under it, like the envelope's keys.
+    expect(parseLine('{"host":1,"exec":3}', 'move')).toEqual({ fields: { exec: { host: 1, exec: 3 } } });
   });
 
   it('netagent once: exec events carry the envelope; a failing command is logged with its exit code', async () => {

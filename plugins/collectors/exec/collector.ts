@@ -5,9 +5,11 @@ import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseDuration, parseSize } from '../../../src/core/units.js';
-import { RESERVED_KEYS, type ExecOptions } from './index.js';
+import { OBJECT_ROOTS } from '../../../src/core/ecs.js';
+import { ENVELOPE_KEYS } from '../../../src/core/envelope.js';
+import type { ExecOptions } from './index.js';
 
-const RESERVED: ReadonlySet<string> = new Set(RESERVED_KEYS);
+const RESERVED: ReadonlySet<string> = new Set(ENVELOPE_KEYS);
 const EXAMPLE_CHARS = 200;
 
 /** Why a stdout line is not an event, or the event's fields. */
@@ -19,7 +21,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * One stdout line → the fields of one event (pure). Blank lines are not events (null).
- * Envelope keys at the top level are moved under `exec.` or make the line malformed, per `reserved`.
+ * Envelope keys at the top level, and a non-object under a name ECS or netagent uses for an
+ * object (which an index would reject), are moved under `exec.` or make the line malformed, per
+ * `reserved`.
  */
 export function parseLine(line: string, reserved: ExecOptions['reserved_keys']): LineResult | null {
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
@@ -31,15 +35,15 @@ export function parseLine(line: string, reserved: ExecOptions['reserved_keys']):
     return { problem: 'not JSON' };
   }
   if (!isPlainObject(value)) return { problem: 'not a JSON object' };
-  const clashes = Object.keys(value).filter((k) => RESERVED.has(k));
+  const clashes = Object.keys(value).filter((k) => RESERVED.has(k) || (OBJECT_ROOTS.has(k) && !isPlainObject(value[k])));
   if (clashes.length === 0) return { fields: value };
-  if (reserved === 'malformed') return { problem: `uses the envelope's key(s) ${clashes.join(', ')}` };
+  if (reserved === 'malformed') {
+    return { problem: `uses the envelope's key(s), or a non-object where ECS has an object: ${clashes.join(', ')}` };
+  }
   const fields: Record<string, unknown> = {};
   const moved: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) (RESERVED.has(k) ? moved : fields)[k] = v;
-  if (fields.exec !== undefined && !isPlainObject(fields.exec)) {
-    return { problem: 'uses envelope keys and a non-object `exec`, so they cannot be moved under it' };
-  }
+  for (const [k, v] of Object.entries(value)) (clashes.includes(k) ? moved : fields)[k] = v;
+  // A non-object `exec` is one of the moved keys itself (OBJECT_ROOTS): what stays is an object or nothing.
   fields.exec = { ...(fields.exec as Record<string, unknown> | undefined), ...moved };
   return { fields };
 }

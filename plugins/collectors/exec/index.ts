@@ -7,8 +7,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../../../src/core/config/types.js';
 import { defineCollector } from '../../../src/core/plugin.js';
 
-/** Top-level keys of an event that belong to the envelope the agent stamps. */
-export const RESERVED_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
 
 export const ExecOptions = Type.Object(
   {
@@ -36,8 +34,9 @@ export const ExecOptions = Type.Object(
     reserved_keys: Type.Union([Type.Literal('move'), Type.Literal('malformed')], {
       default: 'move',
       description:
-        'A line with a top-level @timestamp, event, host, agent or labels key (the envelope\'s): `move` puts each such key under ' +
-        '`exec.` (`host` → `exec.host`), `malformed` skips the line and counts it as malformed.',
+        'A line with a top-level @timestamp, event, host, agent, ecs, labels or data_stream key (the envelope\'s), or with a ' +
+        'number, string or list where ECS or netagent has an object (`"source": "probe-1"`, `"process": 42`): `move` puts each ' +
+        'such key under `exec.` (`host` → `exec.host`), `malformed` skips the line and counts it as malformed.',
     }),
     max_line_size: Size({ default: '1MiB', description: 'Longer stdout lines are skipped and counted as malformed.' }),
     max_stderr_lines: Type.Integer({

@@ -56,10 +56,9 @@ export class UnixCollector implements Collector {
             return PAUSE_BEFORE;
           }
         }
-        const ev: EventFields = {
-          socket: { type, state, flags: unixFlagNames(r.flags), refcnt: r.refcnt, inode: r.inode },
-          unix: { path: r.pathEnd > r.pathStart ? buf.toString('utf8', r.pathStart, r.pathEnd) : '' },
-        };
+        const ev: EventFields = { socket: { type, state, flags: unixFlagNames(r.flags), refcnt: r.refcnt, inode: r.inode } };
+        // An unnamed socket has no path: absent rather than "" (an empty keyword would be a value).
+        if (r.pathEnd > r.pathStart) ev.unix = { path: buf.toString('utf8', r.pathStart, r.pathEnd) };
         if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
         if (ctx.emit('unix.socket', 'state', withViewFields(view, ev))) return NEXT;
         pause.blocked = true;
