@@ -16,6 +16,7 @@ import { elasticsearchOptions } from '../plugins/sinks/elasticsearch/index.js';
 import { TCP_STATES } from '../src/collect/inet-states.js';
 import { createTestNet, type TestNet } from './helpers/host-testnet.js';
 import { requireNetnsTools } from './helpers/netns.js';
+import { declaredBy, declaredLeaves, mappedLeaves, wildcard, type Mapping } from './helpers/es-templates.js';
 import { deleteMatching, ensureOpenSearch, OPENSEARCH_URL, osRequest } from './helpers/opensearch.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -363,48 +364,6 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
 // ---------------------------------------------------------------------------------------------
 // The Elasticsearch templates against real events, on a real node
 // ---------------------------------------------------------------------------------------------
-
-interface Mapping {
-  type?: string;
-  properties?: Record<string, Mapping>;
-}
-interface DynamicTemplate {
-  path_match?: string;
-  match_mapping_type?: string;
-  mapping: Mapping;
-}
-const TEMPLATES = 'plugins/sinks/elasticsearch/templates';
-const mappingsTemplate = JSON.parse(read(`${TEMPLATES}/netagent-mappings.json`)) as {
-  template: { mappings: { properties: Record<string, Mapping>; dynamic_templates: Record<string, DynamicTemplate>[] } };
-};
-const declared = mappingsTemplate.template.mappings;
-
-/** Leaf fields of a mapping as path → type (objects are only the way there). */
-function mappedLeaves(props: Record<string, Mapping>, prefix = '', out = new Map<string, string>()): Map<string, string> {
-  for (const [name, m] of Object.entries(props)) {
-    const path = prefix ? `${prefix}.${name}` : name;
-    if (m.properties) mappedLeaves(m.properties, path, out);
-    else if (m.type && m.type !== 'object') out.set(path, m.type);
-  }
-  return out;
-}
-const declaredLeaves = mappedLeaves(declared.properties);
-const wildcard = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-
-/**
- * How the templates declare a live field: its explicit property, or a dynamic template for one of
- * the maps keyed by names the kernel or the config chooses (snmp.counters.<name>,
- * netagent.collectors.<id>…). The templates without a path (for exec's and plugins' own fields)
- * declare nothing.
- */
-function declaredBy(path: string, type: string): string | null {
-  if (declaredLeaves.has(path)) return declaredLeaves.get(path) === type ? 'property' : null;
-  for (const entry of declared.dynamic_templates) {
-    const [name, t] = Object.entries(entry)[0]!;
-    if (t.path_match && wildcard(t.path_match).test(path) && t.mapping.type === type) return `dynamic template ${name}`;
-  }
-  return null;
-}
 
 function leaves(value: unknown, path: string, out: Map<string, unknown[]>): void {
   if (Array.isArray(value)) {

@@ -62,6 +62,12 @@ export const elasticsearchOptions = Type.Object(
         'Document id, a template. The default names each event uniquely, so a bulk request sent again after a failure stores ' +
         'nothing twice (the node answers "already exists", counted as duplicates). Empty: the node assigns ids (re-sends may duplicate).',
     }),
+    setup: Type.Boolean({
+      default: false,
+      description:
+        'Before the first delivery, install the templates and lifecycle policy as `netagent setup elasticsearch` does (idempotent); ' +
+        'events wait in the spool until it succeeded, so no data stream is created without its template.',
+    }),
     batch: Type.Object(
       {
         max_events: Type.Integer({ minimum: 1, default: 2000, description: 'Events per bulk request at most.' }),

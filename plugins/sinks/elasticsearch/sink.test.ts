@@ -168,6 +168,22 @@ describe('elasticsearch sink', () => {
     await down.close();
   });
 
+  it('setup: true installs the templates before the first delivery, so each data stream gets netagent\'s', async () => {
+    const ns = `s${randomBytes(4).toString('hex')}`; // not t*: the shipped templates, not this file's
+    const { sink: s, log } = sink({ setup: true, data_stream: { namespace: ns } });
+    await s.open();
+    await s.write([makeEvent(1), metricEvent(2)]);
+    await drained(s);
+    const streams = await osOk('GET', `/_data_stream/*-netagent.*-${ns}`);
+    expect(streams.data_streams.map((d: { name: string; template: string }) => [d.name, d.template]).sort()).toEqual([
+      [`logs-netagent.tcp.socket-${ns}`, 'netagent-data-streams'],
+      [`metrics-netagent.snmp.counters-${ns}`, 'netagent-data-streams'],
+    ]);
+    expect(log.text()).toMatch(/templates and lifecycle policy set up/);
+    await s.close();
+    await deleteMatching(`*-netagent.*-${ns}`);
+  });
+
   it('node SIGKILLed mid-stream and restarted, and the sink restarted on its spool: nothing lost, nothing twice', async () => {
     const ns = namespace();
     const spoolPath = tempDir();

@@ -33,6 +33,7 @@ import {
 } from './bulk.js';
 import { connectionSettings, EsClient } from './client.js';
 import type { ElasticsearchSinkOptions } from './index.js';
+import { setupElasticsearch } from './setup.js';
 
 /** Repeated identical errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
@@ -73,6 +74,7 @@ export class ElasticsearchSink implements Sink {
   /** Rejection reasons (type and field) already logged. */
   private readonly reasonsLogged = new Set<string>();
   private dir = '';
+  private needsSetup: boolean;
   /** For benchmarks and tests: called after each settled request with the running delivered total. */
   onDelivered: ((delivered: number) => void) | null = null;
 
@@ -90,6 +92,7 @@ export class ElasticsearchSink implements Sink {
     this.backoff = backoffFrom(opts.retry);
     this.indexT = opts.index === '' ? null : compileTemplate(opts.index);
     this.idT = opts.document_id === '' ? null : compileTemplate(opts.document_id);
+    this.needsSetup = opts.setup;
   }
 
   async open(): Promise<void> {
@@ -183,6 +186,7 @@ export class ElasticsearchSink implements Sink {
       try {
         await this.spool.waitForData(signal);
         if (signal.aborted) break;
+        if (this.needsSetup && !(await this.setup())) continue;
         if (this.lingerMs > 0 && this.spool.untaken < this.maxEvents && !this.closing) await this.linger(signal);
         const batch = await this.spool.take(Math.min(this.maxEvents, this.batchLimit), this.maxBytes);
         if (batch.length === 0) continue;
@@ -197,6 +201,21 @@ export class ElasticsearchSink implements Sink {
         this.spool.release(false);
         await this.failed(`elasticsearch: ${(e as Error).message}; will retry`, e);
       }
+    }
+  }
+
+  /** `setup: true`: installs templates and policy; false (logged, backed off) while the node cannot. */
+  private async setup(): Promise<boolean> {
+    try {
+      const report = await setupElasticsearch(this.client!, { logger: this.log, signal: this.stop.signal });
+      this.needsSetup = false;
+      const changed = report.items.filter((i) => i.action === 'created' || i.action === 'updated').map((i) => `${i.action} ${i.kind} ${i.name}`);
+      this.log.info({ changed, lifecycle: report.lifecycle }, 'elasticsearch: templates and lifecycle policy set up');
+      return true;
+    } catch (e) {
+      if (this.stop.signal.aborted) return false;
+      await this.failed(`elasticsearch: setup failed: ${(e as Error).message}; events stay spooled, will retry`, e);
+      return false;
     }
   }
 
