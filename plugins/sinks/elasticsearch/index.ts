@@ -5,11 +5,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
-import { deadLetterOptions } from '../../../src/core/dead-letter.js';
 import { defineSink } from '../../../src/core/plugin.js';
-import { retryOptions } from '../../../src/core/retry.js';
 import { secretOptions } from '../../../src/core/secrets.js';
-import { spoolOptions } from '../../../src/core/spool/options.js';
+import { spooledDeliveryOptions } from '../../../src/core/spool/options.js';
 import { tlsFileProperties } from '../../../src/core/tls.js';
 
 const strict = { additionalProperties: false } as const;
@@ -82,10 +80,11 @@ export const elasticsearchOptions = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    retry: retryOptions('Longest backoff (a failed request, or items the node refused with 429 or 5xx).'),
-    dead_letter: deadLetterOptions('the node rejected for good (a mapping conflict…)'),
-    spool: spoolOptions('the node'),
-    close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
+    ...spooledDeliveryOptions({
+      destination: 'the node',
+      retryMax: 'Longest backoff (a failed request, or items the node refused with 429 or 5xx).',
+      refusedForGood: 'the node rejected for good (a mapping conflict…)',
+    }),
   },
   strict,
 );
