@@ -25,15 +25,15 @@ export interface InetToolRow {
 }
 
 /**
- * The whitespace-split fields of each non-blank line after the first line that starts with
+ * The fields, split at ASCII spaces, of each non-blank line after the first line that starts with
  * `header` (a table's column titles, or netstat -g's `-----` rule); throws naming `command`
- * when there is no such line.
+ * when there is no such line. The tools pad with spaces; a name may hold other whitespace (U+3000).
  */
 export function tableRows(out: string, header: string, command: string): string[][] {
   const lines = out.split('\n');
   const start = lines.findIndex((l) => l.startsWith(header));
   if (start < 0) throw new Error(`unexpected ${command} output:\n${out}`);
-  return lines.slice(start + 1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
+  return lines.slice(start + 1).filter((l) => /[^ ]/.test(l)).map((l) => l.replace(/^ +| +$/g, '').split(/ +/));
 }
 
 const TCP_STATE_WORDS = new Set([

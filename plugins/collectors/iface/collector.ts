@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { counterToNumber, CounterTracker } from '../../../src/collect/counter-delta.js';
-import { viewKey, withViewFields } from '../../../src/collect/view-fields.js';
+import { procText } from '../../../src/collect/proc-text.js';
+import { netSource, viewKey, viewLogFields, withViewFields } from '../../../src/collect/view-fields.js';
 import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { NetView, ProcFs } from '../../../src/core/procfs.js';
@@ -62,7 +63,7 @@ export class IfaceCollector implements Collector {
     if (!this.warnedNoSysfs.has(viewKey(view))) {
       this.warnedNoSysfs.add(viewKey(view));
       this.logger.warn(
-        { pid: view.pid, sys: candidate },
+        { ...viewLogFields(view), sys: candidate },
         'no sysfs of this network namespace: interface MTU, flags and MAC are left out for it',
       );
     }
@@ -72,17 +73,17 @@ export class IfaceCollector implements Collector {
   private async collectView(ctx: CollectContext, view: NetView): Promise<void> {
     const dev = await this.procfs.readNet(view, 'dev');
     if (dev === null) {
-      this.logger.debug({ pid: view.pid }, 'no net/dev');
+      this.logger.debug(viewLogFields(view), 'no net/dev');
       return;
     }
-    const parsed = parseNetDev(dev.toString('latin1'));
-    parsed.malformed.report(ctx, 'net/dev');
+    const parsed = parseNetDev(procText(dev));
+    parsed.malformed.report(ctx, netSource(this.procfs.root, view, 'dev'));
 
     let inet6: Inet6Address[] = [];
     const if6 = await this.procfs.readNet(view, 'if_inet6');
     if (if6 !== null) {
-      const p = parseIfInet6(if6.toString('latin1'));
-      if (this.options.addresses !== false) p.malformed.report(ctx, 'net/if_inet6');
+      const p = parseIfInet6(procText(if6));
+      if (this.options.addresses !== false) p.malformed.report(ctx, netSource(this.procfs.root, view, 'if_inet6'));
       inet6 = p.rows;
     }
     const sysRoot = await this.sysRootFor(view, parsed.rows.map((r) => r.name), inet6);
