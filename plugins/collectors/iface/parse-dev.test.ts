@@ -15,7 +15,7 @@ import { flagLetters, IFF, ioctlFlags, parseIfInet6, parseNetDev } from './parse
 const td = (f: string) => fileURLToPath(new URL(`./testdata/${f}`, import.meta.url));
 const text = (f: string) => readFileSync(td(f), 'latin1');
 const opts = (o: Partial<IfaceOptions> = {}): IfaceOptions => ({
-  include: [], exclude: [], all: false, sys_root: '/nonexistent', addresses: true, counter_bits: 'auto', ...o,
+  include: [], exclude: [], all: false, sys_root: '/nonexistent', addresses: true, counter_bits: 'auto', fib_max_prefixes: 10000, ...o,
 });
 type Itf = {
   name: string; id?: string; mtu?: number; flags?: string; mac?: string; txqueuelen?: number; link_encap?: string;
@@ -30,6 +30,13 @@ const itfs = (events: { fields: Record<string, unknown> }[]) => events.map((e) =
 function selfFixture(dir: string): ProcFs {
   const base = fixtureProcFs(dir);
   return { ...base, netViews: async () => [{ pid: 'self', fields: {} }] };
+}
+
+/** A collector reading `dir` as its own namespace, whose getifaddrs (the test host's) lists nothing. */
+function selfCollector(o: IfaceOptions, dir: string): IfaceCollector {
+  const c = new IfaceCollector(o, selfFixture(dir), silentLogger());
+  c.ownInterfaces = () => ({});
+  return c;
 }
 
 /**
@@ -105,7 +112,7 @@ describe('iface parsers on the captured namespace', () => {
 
   it('the collector emits iface.stats with netstat -i flags and MTU, -ie MAC and addresses', async () => {
     const sys = fakeSysfs();
-    const { events, malformed } = await collectOnce(new IfaceCollector(opts({ sys_root: sys }), selfFixture(td('')), silentLogger()));
+    const { events, malformed } = await collectOnce(selfCollector(opts({ sys_root: sys }), td('')));
     expect(malformed).toEqual([]);
     expect(events.every((e) => e.dataset === 'iface.stats' && e.kind === 'metric')).toBe(true);
     const ours = itfs(events);
@@ -126,7 +133,7 @@ describe('iface parsers on the captured namespace', () => {
   });
 
   it('without a matching sysfs, MTU and flags are left out rather than taken from another namespace', async () => {
-    const { events } = await collectOnce(new IfaceCollector(opts({ sys_root: '/sys' }), selfFixture(td('')), silentLogger()));
+    const { events } = await collectOnce(selfCollector(opts({ sys_root: '/sys' }), td('')));
     // the host's /sys does not list this capture's interfaces
     expect(itfs(events).every((i) => i.mtu === undefined && i.flags === undefined)).toBe(true);
     expect(itfs(events).map((i) => i.name).sort()).toEqual(parseNetDev(text('dev')).rows.map((r) => r.name).sort());
@@ -198,7 +205,7 @@ describe('iface deltas and rates', () => {
     setIf('eth0', 2);
     setIf('veth9', 7);
     const write = (lines: string[]) => writeFileSync(join(dir, 'dev'), `${header}\n${lines.join('\n')}\n`);
-    const c = new IfaceCollector(opts({ sys_root: sys }), selfFixture(dir), silentLogger());
+    const c = selfCollector(opts({ sys_root: sys }), dir);
 
     write([devLine('eth0', 1000, 10, 4294967000), devLine('veth9', 500, 5, 0)]);
     expect(itfs((await collectOnce(c, 0)).events).every((i) => i.delta === undefined)).toBe(true);
