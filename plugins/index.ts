@@ -15,6 +15,7 @@ import { execCollector } from './collectors/exec/index.js';
 import { tcpCollector } from './collectors/tcp/index.js';
 import { udpCollector } from './collectors/udp/index.js';
 import { unixCollector } from './collectors/unix/index.js';
+import { softnetCollector } from './collectors/softnet/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -28,4 +29,5 @@ export const builtinPlugins: readonly PluginManifest[] = [
   tcpCollector,
   udpCollector,
   unixCollector,
+  softnetCollector,
 ];

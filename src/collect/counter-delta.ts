@@ -107,7 +107,10 @@ export interface CounterTrackerOptions {
   gauges?: ReadonlySet<string>;
 }
 
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+/** The per-second rate of a change over intervalMs (> 0), to 3 decimals as every rate here is. */
+export function perSecond(delta: number, intervalMs: number): number {
+  return Math.round(((delta * 1000) / intervalMs) * 1000) / 1000;
+}
 
 /**
  * Remembers the previous reading of each series (an interface, a namespace's SNMP table) and
@@ -173,7 +176,7 @@ export class CounterTracker {
         else if (d.kind === 'wrap') out.wraps.push(name);
       }
       out.delta[name] = delta;
-      if (intervalMs > 0) out.rate[name] = round3((delta * 1000) / intervalMs);
+      if (intervalMs > 0) out.rate[name] = perSecond(delta, intervalMs);
     }
     return out;
   }
