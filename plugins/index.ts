@@ -16,6 +16,7 @@ import { tcpCollector } from './collectors/tcp/index.js';
 import { udpCollector } from './collectors/udp/index.js';
 import { unixCollector } from './collectors/unix/index.js';
 import { softnetCollector } from './collectors/softnet/index.js';
+import { conntrackCollector } from './collectors/conntrack/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -30,4 +31,5 @@ export const builtinPlugins: readonly PluginManifest[] = [
   udpCollector,
   unixCollector,
   softnetCollector,
+  conntrackCollector,
 ];

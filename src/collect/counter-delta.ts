@@ -181,3 +181,30 @@ export class CounterTracker {
     return out;
   }
 }
+
+/**
+ * The change of a sum of series (the CPUs of a per-CPU table) from each series' own change:
+ * summed u32 counters would not wrap as one. Series without a change (first seen) add none;
+ * null when none has one. The series share one reading time, so the first interval is theirs.
+ */
+export function sumChanges(changes: readonly (CounterChanges | null)[]): CounterChanges | null {
+  let sum: CounterChanges | null = null;
+  for (const c of changes) {
+    if (c === null) continue;
+    sum ??= { intervalMs: c.intervalMs, delta: {}, rate: {}, resets: [], wraps: [] };
+    for (const [name, d] of Object.entries(c.delta)) sum.delta[name] = (sum.delta[name] ?? 0) + d;
+    for (const r of c.resets) if (!sum.resets.includes(r)) sum.resets.push(r);
+  }
+  if (sum !== null && sum.intervalMs > 0) {
+    for (const [name, d] of Object.entries(sum.delta)) sum.rate[name] = perSecond(d, sum.intervalMs);
+  }
+  return sum;
+}
+
+/** A change as event fields: interval_ms, delta, rate (when time passed), resets (when any). */
+export function changeFields(c: CounterChanges): Record<string, unknown> {
+  const out: Record<string, unknown> = { interval_ms: c.intervalMs, delta: c.delta };
+  if (c.intervalMs > 0) out.rate = c.rate;
+  if (c.resets.length > 0) out.resets = c.resets;
+  return out;
+}

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { CounterTracker, perSecond } from '../../../src/collect/counter-delta.js';
+import { changeFields, CounterTracker, sumChanges, type CounterChanges } from '../../../src/collect/counter-delta.js';
 import { procText } from '../../../src/collect/proc-text.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { ProcFs } from '../../../src/core/procfs.js';
@@ -44,8 +44,7 @@ export class SoftnetCollector implements Collector {
 
     this.tracker.beginCycle();
     const sums: Record<string, number> = {};
-    const deltas: Record<string, number> = {};
-    let intervalMs: number | null = null;
+    const changes: (CounterChanges | null)[] = [];
     for (const row of parsed.rows) {
       if (ctx.signal.aborted) return;
       const softnet: Record<string, unknown> = { cpu: row.cpu };
@@ -53,27 +52,17 @@ export class SoftnetCollector implements Collector {
         softnet[name] = value;
         sums[name] = (sums[name] ?? 0) + value;
       }
-      const changes = this.tracker.update(`cpu${row.cpu}`, ctx.startedAt, row.counters);
-      if (changes) {
-        softnet.interval_ms = changes.intervalMs;
-        softnet.delta = changes.delta;
-        if (changes.intervalMs > 0) softnet.rate = changes.rate;
-        if (changes.resets.length > 0) softnet.resets = changes.resets;
-        intervalMs ??= changes.intervalMs;
-        for (const [name, d] of Object.entries(changes.delta)) deltas[name] = (deltas[name] ?? 0) + d;
-      }
+      const change = this.tracker.update(`cpu${row.cpu}`, ctx.startedAt, row.counters);
+      changes.push(change);
+      if (change) Object.assign(softnet, changeFields(change));
       if (this.options.per_cpu && !ctx.emit('softnet.stats', 'metric', { softnet })) await ctx.drained();
     }
     this.tracker.endCycle();
 
     if (!this.options.total || parsed.rows.length === 0) return;
-    // The sum's change is the sum of the CPUs' changes: summed u32 counters would not wrap as one.
     const total: Record<string, unknown> = { cpus: parsed.rows.length, ...sums };
-    if (intervalMs !== null) {
-      total.interval_ms = intervalMs;
-      total.delta = deltas;
-      if (intervalMs > 0) total.rate = Object.fromEntries(Object.entries(deltas).map(([k, d]) => [k, perSecond(d, intervalMs!)]));
-    }
+    const sum = sumChanges(changes);
+    if (sum) Object.assign(total, changeFields(sum));
     ctx.emit('softnet.stats', 'metric', { softnet: total });
   }
 }
