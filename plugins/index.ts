@@ -17,6 +17,8 @@ import { udpCollector } from './collectors/udp/index.js';
 import { unixCollector } from './collectors/unix/index.js';
 import { softnetCollector } from './collectors/softnet/index.js';
 import { conntrackCollector } from './collectors/conntrack/index.js';
+import { rawCollector } from './collectors/raw/index.js';
+import { udpliteCollector } from './collectors/udplite/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -32,4 +34,6 @@ export const builtinPlugins: readonly PluginManifest[] = [
   unixCollector,
   softnetCollector,
   conntrackCollector,
+  rawCollector,
+  udpliteCollector,
 ];

@@ -1,6 +1,7 @@
 /**
- * The tcp and udp collectors: one implementation parametrised by transport. The plugin classes
- * in plugins/collectors/{tcp,udp}/collector.ts only bind it to DI tokens.
+ * The tcp, udp, udplite and raw collectors: one implementation parametrised by transport (the
+ * four tables share one line format). The plugin classes in
+ * plugins/collectors/{tcp,udp,udplite,raw}/collector.ts only bind it to DI tokens.
  *
  * Per network view and family it streams /proc/<pid>/net/<transport>[6] in line-aligned chunks:
  * `mode: summary` only finds each line's state field (countInetStates); `mode: sockets` decodes
@@ -12,7 +13,7 @@ import { JsonBytes } from '../core/json-bytes.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
 import { MOST_ADDRESS_BYTES, writeProcAddress } from './inet-address.js';
-import { portTable, type InetOptions } from './inet-options.js';
+import { portTable, type InetOptions, type Transport } from './inet-options.js';
 import {
   CLOCK_TICKS,
   NEXT,
@@ -38,8 +39,6 @@ import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
 import { netSource, withViewFields } from './view-fields.js';
-
-export type Transport = 'tcp' | 'udp';
 
 const FAMILIES = [
   ['ipv4', ''],
