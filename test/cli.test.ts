@@ -193,6 +193,18 @@ describe('netagent CLI', () => {
     expect(stats.netagent.sinks.file.last_error).toContain('cannot open for appending');
     expect(stats.netagent.sinks.stdout.written).toBeGreaterThan(0);
   });
+
+  it("run: a collector's own stats() join its agent.stats entry (tcp: tables_skipped)", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 1s}\ncollectors:\n  - {type: tcp, interval: 1s, options: {mode: summary}}\nsinks: [{type: stdout, datasets: [agent.stats]}]\n`);
+    const agent = startNetagent(['run', '-c', file]);
+    await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.netagent?.collectors.tcp.runs > 0), 10_000, 'stats after a tcp run');
+    agent.kill('SIGTERM');
+    expect((await exited(agent)).code).toBe(0);
+    const tcp = jsonLines(agent.output.stdout).filter((e) => e.netagent.collectors.tcp.runs > 0)[0]!.netagent.collectors.tcp;
+    expect(tcp).toMatchObject({ type: 'tcp', failures: 0 });
+    expect(Number.isInteger(tcp.tables_skipped)).toBe(true);
+  });
 });
 
 function rotation(name: string): number {

@@ -106,7 +106,9 @@ export class Agent {
     return {
       netagent: {
         uptime_s: Math.round((this.deps.now() - this.startedAt) / 1000),
-        collectors: Object.fromEntries(this.collectors.map((c) => [c.id, { type: c.plan.manifest.type, ...c.stats }])),
+        collectors: Object.fromEntries(
+          this.collectors.map((c) => [c.id, { type: c.plan.manifest.type, ...c.collector.stats?.(), ...c.stats }]),
+        ),
         sinks: Object.fromEntries(this.pipeline.sinks.map((s) => [s.id, { type: s.plan.manifest.type, ...s.stats() }])),
       },
     };

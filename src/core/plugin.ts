@@ -87,6 +87,11 @@ export interface Collector {
    * Release file descriptors, caches and child processes here.
    */
   close?(): Promise<void>;
+  /**
+   * Called when agent.stats is built: collector-specific counters (e.g. the tcp collector's
+   * `tables_skipped`), shown beside the runner's own under `netagent.collectors.<id>`.
+   */
+  stats?(): Record<string, unknown>;
 }
 
 /** One event as the pipeline hands it to sinks. */

@@ -1,17 +1,18 @@
 /**
- * The tests the tcp and udp collectors share: in a namespace holding a socket zoo, the
- * collector reading /proc/<pid>/net through a pid inside it gives exactly the rows of its
- * transport that `netstat -tanuepW` prints there (addresses, ports, state, queues, user, inode,
- * pid), and summary counts per state and family match netstat's.
+ * The tests the tcp, udp, udplite and raw collectors share: in a namespace holding a socket zoo,
+ * the collector reading /proc/<pid>/net through a pid inside it gives exactly the rows that
+ * `netstat -{t,u,U,w}anepW` prints there (addresses, ports, state, queues, user, inode, pid), and
+ * summary counts per state and family match netstat's.
  */
 import { describe, expect, it } from 'vitest';
+import { NETSTAT_FLAG, type Transport } from '../../src/collect/inet-options.js';
 import type { CollectorManifest } from '../../src/core/plugin.js';
 import { collectOnce } from './collect.js';
-import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from './netstat-oracle.js';
+import { inetEventRow, netstatState, parseNetstatInet, rowKey, type InetToolRow } from './netstat-oracle.js';
 import { useSocketZoo, type SocketCollectorClass } from './socket-zoo.js';
 
 export interface InetSuite {
-  readonly transport: 'tcp' | 'udp';
+  readonly transport: Transport;
   readonly cls: SocketCollectorClass;
   readonly manifest: CollectorManifest;
   /** At least this many rows of the transport in the zoo (the oracle must have something to say). */
@@ -25,15 +26,14 @@ const comparable = ({ proto, recvQ, sendQ, local, foreign, state, user, inode, p
 
 export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows }: InetSuite): void {
   const zooNs = useSocketZoo(`na${transport}`);
+  const flag = NETSTAT_FLAG[transport];
   const collector = (options: Record<string, unknown>) => zooNs.collector(cls, manifest, options);
 
   describe(`${transport} collector in a namespace, netstat as the oracle`, () => {
-    it('gives exactly the rows of netstat -tanuepW, pids included', async () => {
+    it(`gives exactly the rows of netstat -${flag}anepW, pids included`, async () => {
       const { ns, zoo } = zooNs;
       const { events, malformed } = await collectOnce(collector({ processes: true }));
-      const expected = parseNetstatInet(ns.exec('netstat', ['-tanuepW']), { e: true, p: true }).filter((r) =>
-        r.proto.startsWith(transport),
-      );
+      const expected = parseNetstatInet(ns.exec('netstat', [`-${flag}anepW`]), { e: true, p: true });
       expect(malformed).toEqual([]);
       expect(expected.length).toBeGreaterThanOrEqual(minRows);
       const got = events.map(inetEventRow);
@@ -60,17 +60,22 @@ export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows 
       const unconnected = fields.filter((f) => f.socket.state === (transport === 'tcp' ? 'LISTEN' : 'CLOSE'));
       expect(unconnected.length).toBeGreaterThan(0);
       for (const f of unconnected) expect(f.destination).toBeUndefined();
-      for (const f of fields.filter((x) => x.socket.state === 'ESTABLISHED')) expect(f.destination.port).toBeGreaterThan(0);
+      // A connected raw socket has a peer address and no ports (its source.port is the protocol).
+      for (const f of fields.filter((x) => x.socket.state === 'ESTABLISHED')) {
+        if (transport === 'raw') expect(f.destination.ip).not.toMatch(/^(0\.0\.0\.0|::)$/);
+        else expect(f.destination.port).toBeGreaterThan(0);
+      }
     });
 
     it('summary counts match netstat per state and family', async () => {
       const { events } = await collectOnce(collector({ mode: 'summary' }));
-      const rows = parseNetstatInet(zooNs.ns.exec('netstat', ['-tanuW']));
+      const rows = parseNetstatInet(zooNs.ns.exec('netstat', [`-${flag}anW`]));
       const f = events[0]!.fields as any;
-      for (const [family, proto] of [['ipv4', transport], ['ipv6', `${transport}6`]] as const) {
+      const stateNames = [...new Set([...(f.socket.states ? Object.keys(f.socket.states) : []), 'UNKNOWN'])];
+      for (const [family, v6] of [['ipv4', false], ['ipv6', true]] as const) {
         const want: Record<string, number> = {};
-        for (const r of rows.filter((x) => x.proto === proto)) {
-          const s = r.state === '' ? 'CLOSE' : r.state;
+        for (const r of rows.filter((x) => x.proto.endsWith('6') === v6)) {
+          const s = stateNames.find((n) => netstatState(transport, n) === r.state) ?? r.state;
           want[s] = (want[s] ?? 0) + 1;
         }
         const nonZero = Object.fromEntries(Object.entries(f.socket.families[family] as Record<string, number>).filter(([, v]) => v > 0));

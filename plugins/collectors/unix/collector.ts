@@ -7,7 +7,7 @@ import { inject, injectable } from 'tsyringe';
 import { NEXT, parseChunksPausably, PAUSE_AFTER, PAUSE_BEFORE, type ParsePause, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import type { SocketOwners } from '../../../src/core/socket-owners.js';
-import { withViewFields } from '../../../src/collect/view-fields.js';
+import { netSource, withViewFields } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
@@ -73,7 +73,7 @@ export class UnixCollector implements Collector {
         pause,
         { rescan: () => owners!.rescan(), drained: () => ctx.drained() },
       );
-      bad.report(ctx, `${this.procfs.root}/${view.pid}/net/unix`);
+      bad.report(ctx, netSource(this.procfs.root, view, 'unix'));
     }
   }
 }
