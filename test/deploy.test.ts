@@ -15,7 +15,7 @@ import { dataStreamDataset, dataStreamType } from '../plugins/sinks/elasticsearc
 import { elasticsearchOptions } from '../plugins/sinks/elasticsearch/index.js';
 import { TCP_STATES } from '../src/collect/inet-states.js';
 import { createTestNet, type TestNet } from './helpers/host-testnet.js';
-import { requireNetnsTools } from './helpers/netns.js';
+import { requireConntrack, requireNetnsTools } from './helpers/netns.js';
 import { declaredBy, declaredLeaves, mappedLeaves, wildcard, type Mapping } from './helpers/es-templates.js';
 import { deleteMatching, ensureOpenSearch, OPENSEARCH_URL, osRequest } from './helpers/opensearch.js';
 
@@ -416,6 +416,7 @@ describe('the elasticsearch templates, real events of every built-in collector, 
 
   beforeAll(async () => {
     requireNetnsTools(['ip', 'python3']);
+    requireConntrack();
     ensureOpenSearch();
     writeFileSync(setupConfig, `sinks:\n  - type: elasticsearch\n    options: {hosts: ["${OPENSEARCH_URL}"]}\n`);
     net = await createTestNet('naelk');
@@ -428,7 +429,8 @@ describe('the elasticsearch templates, real events of every built-in collector, 
         'collectors:\n' +
         // A generous per-run timeout: on a busy host one cycle over every namespace may take more than the 1s interval.
         ['{type: tcp, options: {mode: both, processes: true}', '{type: udp, options: {mode: both, processes: true}', '{type: unix, options: {processes: true}',
-          '{type: iface', '{type: route', '{type: igmp', '{type: snmp',
+          '{type: iface', '{type: route', '{type: igmp', '{type: snmp', '{type: softnet', '{type: conntrack, options: {entries: list}',
+          '{type: raw, options: {mode: both}', '{type: udplite, options: {mode: both}',
           `{type: exec, options: {command: [echo, '${EXEC_LINE}'], dataset: custom.probe}`].map((c) => `  - ${c}, timeout: 20s}\n`).join('') +
         'sinks:\n  - type: stdout\n',
     );
@@ -451,7 +453,10 @@ describe('the elasticsearch templates, real events of every built-in collector, 
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // Until every counter dataset has had its second cycle (change and rate fields), or 20s.
     const until = Date.now() + 20_000;
-    while (Date.now() < until && !(fields.has('interface.delta.rx.bytes') && fields.has('snmp.interval_ms') && datasets.has('agent.stats'))) {
+    while (
+      Date.now() < until &&
+      !(fields.has('interface.delta.rx.bytes') && fields.has('snmp.interval_ms') && fields.has('softnet.interval_ms') && fields.has('conntrack.interval_ms') && datasets.has('agent.stats'))
+    ) {
       await new Promise((r) => setTimeout(r, 250));
     }
     child.kill('SIGTERM');
@@ -466,11 +471,12 @@ describe('the elasticsearch templates, real events of every built-in collector, 
 
   it('the run covered every built-in dataset, the namespace tags and the change fields', () => {
     for (const d of ['tcp.socket', 'tcp.summary', 'udp.socket', 'udp.summary', 'unix.socket', 'iface.stats', 'route.entry', 'igmp.membership',
-      'snmp.counters', 'sockstat.totals', 'agent.stats', 'custom.probe']) {
+      'snmp.counters', 'sockstat.totals', 'agent.stats', 'custom.probe', 'softnet.stats', 'conntrack.stats', 'raw.summary', 'udplite.summary']) {
       expect(datasets.has(d), d).toBe(true);
     }
     for (const p of ['netns.inode', 'process.pid', 'socket.timer.name', 'interface.delta.rx.bytes', 'interface.rate.rx.bytes', 'igmp.group', 'route.genmask',
-      'socket.families.ipv6.ESTABLISHED', 'sockstat.tcp.inuse', 'exec.source', 'probe.latency_ms']) {
+      'socket.families.ipv6.ESTABLISHED', 'sockstat.tcp.inuse', 'exec.source', 'probe.latency_ms', 'softnet.delta.processed',
+      'conntrack.stats.found', 'conntrack.delta.found', 'interface.addresses.prefix_length']) {
       expect(fields.has(p), p).toBe(true);
     }
   });

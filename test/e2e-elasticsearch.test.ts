@@ -4,7 +4,7 @@
  * ground truth), the node SIGKILLed for ten seconds mid-stream, the agent SIGTERMed and started again.
  * Every event of the file must then be in the node exactly once (its id is agent.ephemeral_id and
  * event.sequence), none rejected, no field mapped outside the templates, and the node's counts per
- * dataset and per TCP state equal the file's. Needs Java (the node), root (agent.netns: all).
+ * dataset and per TCP state equal the file's. Needs Java (the node), root (agent.netns: all), nf_conntrack.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, netagent, startNetagent, tempDir, writeConfig } from './helpers/cli.js';
 import { declaredBy, mappedLeaves } from './helpers/es-templates.js';
+import { requireConntrack } from './helpers/netns.js';
 import { deleteMatching, ensureOpenSearch, nodeKill, nodeStart, OPENSEARCH_URL, osOk, refresh } from './helpers/opensearch.js';
 
 function lines(path: string): Record<string, any>[] {
@@ -35,7 +36,10 @@ const count = (xs: readonly string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) 
 
 describe('agent → elasticsearch through a node outage and an agent restart', () => {
   const ns = `e2e${randomBytes(3).toString('hex')}`;
-  beforeAll(() => ensureOpenSearch(), 180_000);
+  beforeAll(() => {
+    requireConntrack();
+    ensureOpenSearch();
+  }, 180_000);
   afterAll(async () => {
     nodeStart();
     await deleteMatching(`*-netagent.*-${ns}`);
@@ -48,16 +52,19 @@ describe('agent → elasticsearch through a node outage and an agent restart', (
     const collectors = [
       '  - {type: tcp, interval: 2s, options: {mode: both, processes: true}}',
       '  - {type: udp, interval: 2s, options: {mode: both, processes: true}}',
-      ...['unix', 'iface', 'route', 'snmp', 'igmp'].map((t) => `  - {type: ${t}, interval: 2s}`),
+      ...['unix', 'iface', 'route', 'snmp', 'igmp', 'softnet', 'raw', 'udplite'].map((t) => `  - {type: ${t}, interval: 2s}`),
+      '  - {type: conntrack, interval: 2s, options: {entries: group}}',
       '  - {type: exec, interval: 2s, options: {command: ["sh", "-c", "echo \'{\\"probe\\": {\\"ok\\": 1}}\'"], dataset: exec.probe}}',
     ].join('\n');
-    const config = writeConfig(
-      dir,
-      `agent: {state_dir: ${dir}/state, stats_interval: 2s, shutdown_timeout: 10s, netns: all}\ncollectors:\n${collectors}\nsinks:\n` +
+    const agent = `agent: {state_dir: ${dir}/state, stats_interval: 2s, shutdown_timeout: 10s, netns: all}\n`;
+    const sinks =
+      'sinks:\n' +
         `  - {type: file, options: {path: ${truth}, max_size: 1GB}}\n` +
         `  - type: elasticsearch\n    options:\n      hosts: ["${OPENSEARCH_URL}"]\n      data_stream: {namespace: ${ns}}\n` +
-        `      spool: {path: ${dir}/spool}\n      dead_letter: {path: ${dead}}\n      retry: {max: 1s}\n      close_timeout: 8s\n`,
-    );
+        `      spool: {path: ${dir}/spool}\n      dead_letter: {path: ${dead}}\n      retry: {max: 1s}\n      close_timeout: 8s\n`;
+    const config = writeConfig(dir, `${agent}collectors:\n${collectors}\n${sinks}`);
+    // The same sinks without collectors: what the last stop left in the spool goes out at this start.
+    const drain = writeConfig(dir, `${agent}collectors: []\n${sinks}`, 'drain.yaml');
     const setup = netagent(['setup', 'elasticsearch', '-c', config], { timeout: 60_000 });
     expect(setup.stderr + setup.stdout).not.toMatch(/error/i);
     expect(setup.status).toBe(0);
@@ -78,6 +85,13 @@ describe('agent → elasticsearch through a node outage and an agent restart', (
     const first = await run(8, true);
     expect(first).toMatch(/elasticsearch/); // the outage was seen
     await run(6, false);
+    const drainer = startNetagent(['run', '-c', drain]);
+    const target = `*-netagent.*-${ns}`;
+    const stored = async () => (await refresh(target), (await osOk('GET', `/${target}/_count`)).count as number);
+    const deadline = Date.now() + 120_000;
+    while ((await stored()) < lines(truth).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    drainer.kill('SIGTERM');
+    expect(await exited(drainer)).toEqual({ code: 0, signal: null });
 
     const events = lines(truth);
     expect(events.length).toBeGreaterThan(100);
@@ -87,8 +101,8 @@ describe('agent → elasticsearch through a node outage and an agent restart', (
     expect(new Set(docs.map((d) => d._id)).size).toBe(docs.length);
     expect(new Set(docs.map((d) => d._id))).toEqual(new Set(events.map(key)));
     expect(existsSync(dead) ? readFileSync(dead, 'utf8') : '').toBe('');
-    // Two agent starts: two ephemeral ids, every sequence of each once.
-    expect(new Set(events.map((e) => e.agent.ephemeral_id)).size).toBe(2);
+    // Three agent starts (the last one only drains): three ephemeral ids, every sequence of each once.
+    expect(new Set(events.map((e) => e.agent.ephemeral_id)).size).toBe(3);
 
     // The node's view equals the file's: documents per dataset, and TCP states from the summaries.
     const perDataset = await osOk('POST', `/*-netagent.*-${ns}/_search?size=0`, { aggs: { d: { terms: { field: 'event.dataset', size: 100 } } } });

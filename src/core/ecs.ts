@@ -29,15 +29,24 @@ const networkInfo: EcsCategorization = { category: ['network'], type: ['info'] }
 export const DATASET_CATEGORIZATION: ReadonlyMap<string, EcsCategorization> = new Map([
   ['tcp.socket', socketRows],
   ['udp.socket', socketRows],
+  ['udplite.socket', socketRows],
+  ['raw.socket', socketRows],
+  // One tracked flow each (entries: list), or counts of them (entries: group).
+  ['conntrack.entry', socketRows],
   ['unix.socket', socketRows],
   ['tcp.summary', networkInfo],
   ['udp.summary', networkInfo],
+  ['udplite.summary', networkInfo],
+  ['raw.summary', networkInfo],
+  ['conntrack.stats', networkInfo],
   ['route.entry', networkInfo],
   ['igmp.membership', networkInfo],
   ['snmp.counters', networkInfo],
   ['sockstat.totals', networkInfo],
   // The host's own interfaces: ECS's interface fields describe an observer's ingress/egress.
   ['iface.stats', { category: ['host'], type: ['info'] }],
+  // The host's own receive path, per CPU.
+  ['softnet.stats', { category: ['host'], type: ['info'] }],
 ]);
 
 /**
@@ -53,4 +62,5 @@ export const OBJECT_ROOTS: ReadonlySet<string> = new Set([
   'threat', 'tls', 'trace', 'transaction', 'url', 'user', 'user_agent', 'volume', 'vulnerability', 'labels',
   // netagent's own
   'socket', 'unix', 'interface', 'route', 'igmp', 'snmp', 'sockstat', 'netns', 'kubernetes', 'netagent', 'exec',
+  'conntrack', 'softnet',
 ]);

@@ -6,12 +6,11 @@
  * (netlink: another road to the same table).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optionsWithDefaults } from '../../../src/collect/options-defaults.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
-import { NetNamespace, requireNetnsTools } from '../../../test/helpers/netns.js';
+import { NetNamespace, requireConntrack } from '../../../test/helpers/netns.js';
 import { namespaceProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
 import { ConntrackCollector } from './collector.js';
 import { conntrackCollector } from './index.js';
@@ -19,18 +18,6 @@ import { asConntrackLine, conntrackList, conntrackStats, type Entry } from './or
 
 const badTcp = fileURLToPath(new URL('../../../test/helpers/send-invalid-tcp.py', import.meta.url));
 
-/** Fails clearly when conntrack cannot be tested here. */
-function requireConntrack(): void {
-  requireNetnsTools(['ip', 'python3', 'conntrack', 'iptables']);
-  if (!existsSync('/proc/net/stat/nf_conntrack')) {
-    try {
-      execFileSync('modprobe', ['nf_conntrack'], { stdio: 'ignore' });
-    } catch {
-      // reported below
-    }
-    if (!existsSync('/proc/net/stat/nf_conntrack')) throw new Error('nf_conntrack is not loaded and `modprobe nf_conntrack` failed: these tests need it');
-  }
-}
 
 describe('conntrack in a namespace with tracked flows equals conntrack -L, -S and -C', () => {
   let a: NetNamespace;
