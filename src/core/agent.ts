@@ -12,6 +12,7 @@ import { procFsFor } from './netns.js';
 import { Pipeline, SinkRunner } from './pipeline.js';
 import type { Collector, Constructor, PluginInstance, Sink } from './plugin.js';
 import { CollectorRunner, Scheduler } from './scheduler.js';
+import { every, type Timer } from './timers.js';
 import { TOKENS } from './tokens.js';
 import { parseDuration } from './units.js';
 
@@ -24,7 +25,7 @@ export interface AgentDeps {
 
 export class Agent {
   private scheduler: Scheduler | null = null;
-  private statsTimer: NodeJS.Timeout | null = null;
+  private statsTimer: Timer | null = null;
   private readonly startedAt: number;
 
   private constructor(
@@ -64,10 +65,9 @@ export class Agent {
     this.pipeline.start();
     this.scheduler = new Scheduler(this.collectors);
     await this.scheduler.start();
-    const every = parseDuration(this.plan.agent.stats_interval)!;
-    if (every > 0) {
-      this.statsTimer = setInterval(() => this.emitStats(), every);
-      this.statsTimer.unref();
+    const period = parseDuration(this.plan.agent.stats_interval)!;
+    if (period > 0) {
+      this.statsTimer = every(period, () => this.emitStats(), { unref: true });
     }
   }
 
@@ -85,7 +85,7 @@ export class Agent {
   async stop(timeoutMs: number, { finalStats = true } = {}): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.scheduler?.stop();
-    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer?.cancel();
     // Collections get at most half the time, so that sinks keep the rest to flush.
     const collectDeadline = Date.now() + timeoutMs / 2;
     await Promise.all(this.collectors.map((c) => c.settle(collectDeadline)));

@@ -9,6 +9,7 @@ import type { EventStamper, StampedEvent } from './envelope.js';
 import { SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
 import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
+import { after, sleep } from './timers.js';
 
 export interface SinkStats {
   written: number;
@@ -27,19 +28,6 @@ const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as cons
 
 /** How long close() may take after the shutdown deadline. */
 const CLOSE_GRACE_MS = 1000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** An error that repeats is logged at most this often. */
 const REPEATED_ERROR_LOG_MS = 60_000;
@@ -116,13 +104,13 @@ export class SinkRunner {
     this.closing = true;
     this.start();
     this.wakeWorker();
-    const timer = setTimeout(() => this.deadline.abort(), Math.max(0, deadlineMs - Date.now()));
+    const timer = after(deadlineMs - Date.now(), () => this.deadline.abort());
     const deadlinePassed = new Promise<void>((resolve) => this.deadline.signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
       // A write() that never settles must not hold the agent past its deadline.
       await Promise.race([this.worker, deadlinePassed]);
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
     const left = this.depth + this.inflight;
     this.abandoned = true;
@@ -133,7 +121,7 @@ export class SinkRunner {
       this.head = 0;
     }
     try {
-      await Promise.race([this.sink.close?.(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
+      await Promise.race([this.sink.close?.(), sleep(CLOSE_GRACE_MS, undefined, { unref: true })]);
     } catch (err) {
       this.logger.error({ sink: this.id, err }, 'sink close failed');
     }
@@ -188,12 +176,12 @@ export class SinkRunner {
       const left = until - Date.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const timer = after(left, () => {
           this.wake = null;
           resolve();
-        }, left);
+        });
         this.wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { CollectorPlan } from './config/load.js';
 import { importModule } from './import-module.js';
 import type { Collector, CollectContext } from './plugin.js';
+import { after, every, sleep, type Timer } from './timers.js';
 
 export interface CollectorStats {
   runs: number;
@@ -36,6 +37,8 @@ export class CollectorRunner {
   private running: Promise<void> | null = null;
   private current: AbortController | null = null;
   private readonly malformedLoggedAt = new Map<string, number>();
+  /** Aborted when the agent stops: a run still waiting out its jitter is not started. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly plan: CollectorPlan,
@@ -67,25 +70,29 @@ export class CollectorRunner {
 
   /** Resolves when no run is in progress; aborts a run still going at `deadlineMs`. */
   async settle(deadlineMs: number): Promise<void> {
+    this.stopping.abort();
     if (!this.running) return;
-    const timer = setTimeout(() => this.current?.abort(new Error('agent stopping')), Math.max(0, deadlineMs - Date.now()));
+    const timer = after(deadlineMs - Date.now(), () => this.current?.abort(new Error('agent stopping')));
     try {
       await this.running;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
 
   private async runAfter(delayMs: number): Promise<void> {
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (delayMs > 0) {
+      await sleep(delayMs, this.stopping.signal);
+      if (this.stopping.signal.aborted) return;
+    }
     const abort = new AbortController();
     this.current = abort;
     const startedAt = this.now();
-    const timer = setTimeout(() => {
+    const timer = after(this.plan.timeoutMs, () => {
       this.stats.timeouts++;
       this.logger.warn({ collector: this.id, timeout_ms: this.plan.timeoutMs }, 'run timed out; aborting');
       abort.abort(new Error(`timed out after ${this.plan.timeoutMs} ms`));
-    }, this.plan.timeoutMs);
+    });
     const ctx: CollectContext = {
       emit: (dataset, kind, fields) => {
         this.stats.events++;
@@ -105,7 +112,7 @@ export class CollectorRunner {
       this.stats.last_error = err instanceof Error ? err.message : String(err);
       this.logger.error({ collector: this.id, err }, 'collection failed');
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       this.current = null;
       const duration = this.now() - startedAt;
       this.stats.last_duration_ms = duration;
@@ -124,13 +131,9 @@ export class CollectorRunner {
   }
 }
 
-interface Stoppable {
-  stop(): void;
-}
-
 /** Fires the runners' ticks: cron expressions through the `cron` package, intervals on a drift-free timer. */
 export class Scheduler {
-  private readonly timers: Stoppable[] = [];
+  private readonly timers: Timer[] = [];
 
   constructor(private readonly runners: readonly CollectorRunner[]) {}
 
@@ -144,33 +147,14 @@ export class Scheduler {
       const fire = () => runner.tick(jitterMs > 0 ? Math.random() * jitterMs : 0);
       if (trigger.kind === 'cron') {
         const job = cron!.CronJob.from({ cronTime: trigger.expression, onTick: fire, start: true });
-        this.timers.push({ stop: () => void job.stop() });
+        this.timers.push({ cancel: () => void job.stop() });
       } else {
-        this.timers.push(everyInterval(trigger.ms, fire));
+        this.timers.push(every(trigger.ms, fire));
       }
     }
   }
 
   stop(): void {
-    for (const t of this.timers.splice(0)) t.stop();
+    for (const t of this.timers.splice(0)) t.cancel();
   }
-}
-
-/** Calls `fn` every `ms`, aligned to the start so that slow ticks do not accumulate drift. */
-function everyInterval(ms: number, fn: () => void): Stoppable {
-  const start = Date.now();
-  let n = 0;
-  let timer: NodeJS.Timeout;
-  const schedule = () => {
-    n++;
-    const next = start + n * ms;
-    timer = setTimeout(() => {
-      fn();
-      // After a long stall (suspend), skip the missed ticks rather than firing them in a burst.
-      while (start + (n + 1) * ms <= Date.now()) n++;
-      schedule();
-    }, Math.max(0, next - Date.now()));
-  };
-  schedule();
-  return { stop: () => clearTimeout(timer) };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
+import { after } from '../../../src/core/timers.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseDuration, parseSize } from '../../../src/core/units.js';
 import { RESERVED_KEYS, type ExecOptions } from './index.js';
@@ -88,9 +89,9 @@ export class ExecCollector implements Collector {
       if (stopReason !== null) return;
       stopReason = why;
       this.killGroup(child, 'SIGTERM');
-      setTimeout(() => this.killGroup(child, 'SIGKILL'), this.graceMs).unref();
+      after(this.graceMs, () => this.killGroup(child, 'SIGKILL'), { unref: true });
     };
-    const timer = setTimeout(() => stop(`timed out after ${this.options.timeout}`), this.timeoutMs);
+    const timer = after(this.timeoutMs, () => stop(`timed out after ${this.options.timeout}`));
     const onAbort = (): void => stop('aborted (run timeout or agent stopping)');
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -109,7 +110,7 @@ export class ExecCollector implements Collector {
       throw err;
     } finally {
       if (child.exitCode === null && child.signalCode === null) this.killGroup(child, 'SIGKILL');
-      clearTimeout(timer);
+      timer.cancel();
       ctx.signal.removeEventListener('abort', onAbort);
       if (this.running === child) this.running = null;
     }

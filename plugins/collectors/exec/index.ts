@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, Size } from '../../../src/core/config/types.js';
+import { Duration, PositiveDuration, Size } from '../../../src/core/config/types.js';
 import { defineCollector } from '../../../src/core/plugin.js';
 
 /** Top-level keys of an event that belong to the envelope the agent stamps. */
@@ -23,7 +23,7 @@ export const ExecOptions = Type.Object(
       description: 'event.dataset of every event, e.g. "myapp.sessions" (lower-case, dotted).',
     }),
     kind: Type.Union([Type.Literal('metric'), Type.Literal('state')], { default: 'metric', description: 'event.kind of every event.' }),
-    timeout: Duration({
+    timeout: PositiveDuration({
       default: '30s',
       description: 'Kill the command (its whole process group: SIGTERM, then SIGKILL after kill_grace) when it runs longer; the run fails.',
     }),

@@ -136,11 +136,15 @@ function planCollectors(doc: ConfigDocument, raw: RawConfig, registry: PluginReg
     const trigger: Trigger = entry.schedule !== undefined
       ? { kind: 'cron', expression: entry.schedule }
       : { kind: 'interval', ms: parseDuration(entry.interval ?? raw.agent.interval)! };
-    if (trigger.kind === 'interval' && trigger.ms <= 0) problems.push(doc.problem([...path, 'interval'], 'must be more than 0s'));
+    const jitterMs = parseDuration(entry.jitter)!;
+    if (trigger.kind === 'interval' && trigger.ms > 0 && jitterMs >= trigger.ms) {
+      const interval = entry.interval ?? raw.agent.interval;
+      problems.push(doc.problem([...path, 'jitter'], `must be shorter than the interval (${interval}): a run delayed past the next tick makes the scheduler skip that tick`));
+    }
     const timeoutMs = entry.timeout !== undefined
       ? parseDuration(entry.timeout)!
       : Math.min(trigger.kind === 'interval' ? trigger.ms : MAX_DEFAULT_TIMEOUT_MS, MAX_DEFAULT_TIMEOUT_MS);
-    out.push({ id, manifest, options, trigger, timeoutMs, jitterMs: parseDuration(entry.jitter)! });
+    out.push({ id, manifest, options, trigger, timeoutMs, jitterMs });
   }
   return out;
 }
