@@ -2,6 +2,8 @@
  * Issue 16, "no fault wedges the agent": each case reproduced with the real CLI, real processes
  * and real signals, against the rules docs/architecture.md states.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exited, FIXTURE_PLUGINS, netagent, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
 
@@ -83,5 +85,85 @@ describe('durations past 2^31-1 ms', () => {
     expect(lines.find((l) => l.includes('collectors[0].jitter'))).toContain(`${at(yaml, 'jitter: 10s', 8)} collectors[0].jitter: must be shorter than the interval (10s)`);
     expect(lines.find((l) => l.includes('collectors[1].timeout'))).toContain(`${at(yaml, 'timeout: 0s', 9)} collectors[1].timeout: expected a duration above 0`);
     expect(lines.find((l) => l.includes('sinks[0].retry.initial'))).toContain(`${at(yaml, 'initial: 0s', 9)} sinks[0].retry.initial: expected a duration above 0`);
+  });
+});
+
+describe('a run that outlives its timeout', () => {
+  for (const mode of ['hang', 'hang-with-handle']) {
+    it(`SIGTERM with a plugin that never returns (${mode}): exit 0 after flushing the sink`, async () => {
+      const dir = tempDir();
+      const out = join(dir, 'events.ndjson');
+      const file = writeConfig(
+        dir,
+        `agent: {state_dir: ${dir}/s, shutdown_timeout: 2s, stats_interval: 1h}\n${plugins}collectors:\n` +
+          `  - {type: burst, interval: 1s, options: {count: 5}}\n  - {type: faulty, interval: 1h, timeout: 1h, options: {mode: ${mode}}}\n` +
+          `sinks:\n  - {type: file, options: {path: ${out}}}\n`,
+      );
+      const agent = startNetagent(['run', '-c', file]);
+      await waitFor(() => existsSync(out) && jsonLines(readFileSync(out, 'utf8')).length >= 6, 10_000, 'first events');
+      agent.kill('SIGTERM');
+      // shutdown_timeout 2 s and the 1 s grace, with room for a slow machine: a wedge never exits.
+      expect(await exitWithin(agent, 10_000, 'SIGTERM with a hung collector')).toEqual({ code: 0, signal: null });
+      const events = jsonLines(readFileSync(out, 'utf8'));
+      expect(events.map((e) => e.event.sequence)).toEqual(events.map((_, i) => i + 1));
+      const last = events[events.length - 1]!;
+      expect(last.event.dataset).toBe('agent.stats');
+      expect(last.netagent.collectors.faulty).toMatchObject({ runs: 1, failures: 1, last_error: 'agent stopping: run abandoned' });
+      expect(last.netagent.collectors.burst.events).toBe(events.filter((e) => e.event.dataset === 'burst.event').length);
+    });
+  }
+
+  it('SIGHUP with a plugin that never returns reloads the config', async () => {
+    const dir = tempDir();
+    const config = (count: number) =>
+      `agent: {state_dir: ${dir}/s, shutdown_timeout: 1s, stats_interval: 0s}\n${plugins}collectors:\n` +
+      `  - {type: burst, interval: 1s, options: {count: ${count}}}\n  - {type: faulty, interval: 1h, timeout: 1h, options: {mode: hang}}\nsinks: [{type: stdout}]\n`;
+    const file = writeConfig(dir, config(1));
+    const agent = startNetagent(['run', '-c', file]);
+    await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.burst?.index === 0), 10_000, 'first events');
+    writeConfig(dir, config(3));
+    agent.kill('SIGHUP');
+    await waitFor(() => agent.output.stderr.includes('"msg":"reloaded"'), 10_000, 'the reload');
+    await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.burst?.index === 2), 10_000, 'events of the new config');
+    expect(agent.exitCode).toBe(null);
+    agent.kill('SIGTERM');
+    expect(await exitWithin(agent, 10_000, 'SIGTERM after the reload')).toEqual({ code: 0, signal: null });
+  });
+
+  it('is abandoned at its timeout: counted, its late events dropped, the next ticks run', async () => {
+    const dir = tempDir();
+    const file = writeConfig(
+      dir,
+      `agent: {state_dir: ${dir}/s, stats_interval: 1s}\n${plugins}collectors:\n` +
+        `  - {type: faulty, id: first-hangs, interval: 1s, timeout: 300ms, options: {mode: hang-first}}\n` +
+        `  - {type: faulty, id: late, interval: 1h, timeout: 300ms, options: {mode: late-emit}}\nsinks: [{type: stdout}]\n`,
+    );
+    const agent = startNetagent(['run', '-c', file]);
+    const stats = () => jsonLines(agent.output.stdout).filter((e) => e.event.dataset === 'agent.stats').map((e) => e.netagent.collectors);
+    await waitFor(() => stats().some((s) => s['first-hangs'].runs >= 3 && s.late.late_events === 1), 15_000, 'runs after the hung one');
+    agent.kill('SIGTERM');
+    expect(await exitWithin(agent, 10_000, 'SIGTERM')).toEqual({ code: 0, signal: null });
+    const last = stats().pop()!;
+    expect(last['first-hangs']).toMatchObject({ timeouts: 1, failures: 1, hung_runs: 1, skips: 0 });
+    expect(last['first-hangs'].runs).toBeGreaterThanOrEqual(3);
+    expect(last.late).toMatchObject({ runs: 1, timeouts: 1, late_events: 1, events: 1 });
+    const events = jsonLines(agent.output.stdout);
+    expect(events.filter((e) => e.event.dataset === 'faulty.late')).toEqual([]);
+    expect(agent.output.stderr).toContain('run timed out; abandoned');
+  });
+
+  it('a sink whose close() never returns is abandoned at the deadline, saying what it held', async () => {
+    const dir = tempDir();
+    const file = writeConfig(
+      dir,
+      `agent: {state_dir: ${dir}/s, shutdown_timeout: 1s, stats_interval: 0s}\n${plugins}collectors:\n  - {type: burst, interval: 1s, options: {count: 3}}\n` +
+        `sinks:\n  - {type: stdout}\n  - {type: stuck}\n`,
+    );
+    const agent = startNetagent(['run', '-c', file]);
+    await waitFor(() => jsonLines(agent.output.stdout).length >= 3, 10_000, 'first events');
+    agent.kill('SIGTERM');
+    expect(await exitWithin(agent, 10_000, 'SIGTERM with a hung sink close()')).toEqual({ code: 0, signal: null });
+    const log = jsonLines(agent.output.stderr).find((l) => l.msg.includes('sink close() did not return by the shutdown deadline'));
+    expect(log).toMatchObject({ sink: 'stuck', unflushed: { unflushed: jsonLines(agent.output.stdout).length } });
   });
 });

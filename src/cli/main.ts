@@ -13,6 +13,7 @@ import { loadAgentPlan } from '../core/config/load.js';
 import { ConfigError } from '../core/errors.js';
 import { AGENT_VERSION, PACKAGE_ROOT } from '../core/package-root.js';
 import { PluginRegistry } from '../core/registry.js';
+import { after } from '../core/timers.js';
 import { TOKENS } from '../core/tokens.js';
 import { parseDuration } from '../core/units.js';
 import { describePlugin, listPlugins } from './describe.js';
@@ -157,6 +158,9 @@ async function run(file: string, root: ReturnType<typeof createRootContainer>, l
     });
   });
 
+  // Until a stop: the process must not end by itself when the event loop happens to have nothing
+  // left (no collector, or a run that hangs on a promise nothing will settle while a stop waits).
+  const alive = after(Infinity, () => {});
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -169,6 +173,7 @@ async function run(file: string, root: ReturnType<typeof createRootContainer>, l
       void serially(async () => {
         await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!);
         logger.info('stopped');
+        alive.cancel();
         resolve(0);
       });
     };

@@ -12,9 +12,12 @@ import { procFsFor } from './netns.js';
 import { Pipeline, SinkRunner } from './pipeline.js';
 import type { Collector, Constructor, PluginInstance, Sink } from './plugin.js';
 import { CollectorRunner, Scheduler } from './scheduler.js';
-import { every, type Timer } from './timers.js';
+import { every, sleep, type Timer } from './timers.js';
 import { TOKENS } from './tokens.js';
 import { parseDuration } from './units.js';
+
+/** How long a collector's close() may take at the least, even when a hung run used up its time. */
+const MIN_COLLECTOR_CLOSE_MS = 100;
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -89,17 +92,26 @@ export class Agent {
     // Collections get at most half the time, so that sinks keep the rest to flush.
     const collectDeadline = Date.now() + timeoutMs / 2;
     await Promise.all(this.collectors.map((c) => c.settle(collectDeadline)));
-    await Promise.all(
-      this.collectors.map(async (c) => {
-        try {
-          await c.collector.close?.();
-        } catch (err) {
-          this.deps.logger.error({ collector: c.id, err }, 'collector close failed');
-        }
-      }),
-    );
+    // close() gets what is left of that half, and at least a moment when a hung run used it all.
+    const closeBy = Math.max(collectDeadline, Date.now() + MIN_COLLECTOR_CLOSE_MS);
+    await Promise.all(this.collectors.map((c) => this.closeCollector(c, closeBy)));
     if (finalStats && parseDuration(this.plan.agent.stats_interval)! > 0) this.emitStats();
     await this.pipeline.stop(deadline);
+  }
+
+  private async closeCollector(c: CollectorRunner, deadlineMs: number): Promise<void> {
+    const late = new AbortController();
+    try {
+      const closed = await Promise.race([
+        Promise.resolve().then(() => c.collector.close?.()).then(() => true),
+        sleep(deadlineMs - Date.now(), late.signal).then(() => false),
+      ]);
+      if (!closed) this.deps.logger.error({ collector: c.id }, 'collector close() did not return by the shutdown deadline; abandoned');
+    } catch (err) {
+      this.deps.logger.error({ collector: c.id, err }, 'collector close failed');
+    } finally {
+      late.abort();
+    }
   }
 
   statsFields(): Record<string, unknown> {

@@ -26,7 +26,7 @@ export interface SinkStats {
 
 const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
 
-/** How long close() may take after the shutdown deadline. */
+/** How long close() may take past the shutdown deadline: the fixed grace of a stop. */
 const CLOSE_GRACE_MS = 1000;
 
 /** An error that repeats is logged at most this often. */
@@ -120,16 +120,24 @@ export class SinkRunner {
       this.queue = [];
       this.head = 0;
     }
+    const late = new AbortController();
     try {
-      await Promise.race([this.sink.close?.(), sleep(CLOSE_GRACE_MS, undefined, { unref: true })]);
+      const closed = await Promise.race([
+        Promise.resolve().then(() => this.sink.close?.()).then(() => true),
+        sleep(Math.max(0, deadlineMs - Date.now()) + CLOSE_GRACE_MS, late.signal).then(() => false),
+      ]);
+      // What the sink still holds (its spool, a buffer) is in its own stats.
+      if (!closed) this.logger.error({ sink: this.id, unflushed: this.sinkStats() }, 'sink close() did not return by the shutdown deadline; abandoned');
     } catch (err) {
       this.logger.error({ sink: this.id, err }, 'sink close failed');
+    } finally {
+      late.abort();
     }
     this.releaseWaiters();
   }
 
   stats(): SinkStats {
-    const extra = this.sink.stats?.() ?? {};
+    const extra = this.sinkStats();
     return {
       ...this.counters,
       queued: this.depth,
@@ -137,6 +145,15 @@ export class SinkRunner {
       ...(this.lastError !== undefined ? { last_error: this.lastError } : {}),
       ...extra,
     };
+  }
+
+  /** The sink's own stats; a stats() that throws is no reason to lose agent.stats. */
+  private sinkStats(): Record<string, unknown> {
+    try {
+      return this.sink.stats?.() ?? {};
+    } catch (err) {
+      return { stats_error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   /** Logs a dropped batch; the same error again at most once a minute, with the events dropped meanwhile. */

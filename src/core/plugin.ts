@@ -68,7 +68,10 @@ export interface CollectContext {
    * Counted in agent.stats; logged as one warning per source at most every few minutes.
    */
   malformed(source: string, count: number, example: string): void;
-  /** Aborted when the run exceeds its timeout or the agent is stopping. Check it between files. */
+  /**
+   * Aborted when the run exceeds its timeout or the agent is stopping; the run is then abandoned
+   * and its later emits are dropped. Check it between files, and return.
+   */
   readonly signal: AbortSignal;
   /** When this run started (ms since the epoch, from the agent's clock): the base of per-second rates. */
   readonly startedAt: number;
@@ -77,13 +80,16 @@ export interface CollectContext {
 export interface Collector {
   /**
    * Called at agent start and then on every tick of the instance's schedule. Never called again
-   * while a previous call is unsettled: the scheduler skips and counts that tick instead.
+   * while a previous call is unsettled (the scheduler skips and counts that tick instead), unless
+   * that call outlived its timeout: it is then abandoned (ctx.signal aborted, its later emits
+   * dropped) and the next tick calls collect() again.
    * May assume its options were validated and defaulted. Resolve once every event of this run is
    * emitted; a rejection fails only this run (logged with the instance id and counted).
    */
   collect(ctx: CollectContext): Promise<void>;
   /**
-   * Called once, when the agent stops or reloads, after the last collect() has settled.
+   * Called once, when the agent stops or reloads, after the last collect() has settled or was
+   * abandoned, within the shutdown deadline (abandoned past it).
    * Release file descriptors, caches and child processes here.
    */
   close?(): Promise<void>;

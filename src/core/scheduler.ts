@@ -1,7 +1,8 @@
 /**
  * Runs collectors on their schedules. A collector still running at its next tick is skipped (and the
- * skip counted): runs never overlap and never pile up. Each run has a timeout, and a failure is
- * logged with the instance id and touches no other collector.
+ * skip counted): runs never overlap and never pile up. Each run has a timeout: a run still going
+ * then is abandoned, so that a plugin that hangs can hold up neither its next runs nor a stop or a
+ * reload. A failure is logged with the instance id and touches no other collector.
  */
 import type { Logger } from 'pino';
 import type { CollectorPlan } from './config/load.js';
@@ -16,6 +17,10 @@ export interface CollectorStats {
   timeouts: number;
   events: number;
   malformed: number;
+  /** Events emitted by runs after they were abandoned: dropped. */
+  late_events: number;
+  /** Abandoned runs whose collect() has not settled yet (a gauge). */
+  hung_runs: number;
   last_duration_ms: number;
   max_duration_ms: number;
   last_error?: string;
@@ -30,12 +35,36 @@ export interface EventOutlet {
 /** How often one source's malformed lines are logged; they are counted every time. */
 const MALFORMED_LOG_INTERVAL_MS = 5 * 60_000;
 
+/**
+ * Abandoned runs of one collector that may be left unsettled before its ticks are skipped: a plugin
+ * that hangs on every run would otherwise pile up one stuck call (and what it holds) per tick.
+ */
+const MAX_HUNG_RUNS = 3;
+
+/** One call of collect(): its context stops accepting events once the run is over or abandoned. */
+class Run {
+  readonly abort = new AbortController();
+  /** Set when the run settled or was abandoned; its context then drops what it is given. */
+  closed = false;
+  private release!: () => void;
+  /** Resolves when the run is abandoned: a drained() wait then stops waiting. */
+  readonly abandoned = new Promise<void>((resolve) => (this.release = resolve));
+
+  abandon(reason: Error): void {
+    this.closed = true;
+    this.abort.abort(reason);
+    this.release();
+  }
+}
+
 export class CollectorRunner {
   readonly stats: CollectorStats = {
-    runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, last_duration_ms: 0, max_duration_ms: 0,
+    runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, late_events: 0, hung_runs: 0,
+    last_duration_ms: 0, max_duration_ms: 0,
   };
+  /** The run in progress (not an abandoned one): settles when it ends or is abandoned. */
   private running: Promise<void> | null = null;
-  private current: AbortController | null = null;
+  private current: Run | null = null;
   private readonly malformedLoggedAt = new Map<string, number>();
   /** Aborted when the agent stops: a run still waiting out its jitter is not started. */
   private readonly stopping = new AbortController();
@@ -52,27 +81,35 @@ export class CollectorRunner {
     return this.plan.id;
   }
 
-  /** A scheduled tick: runs unless the previous run is still going. */
+  /** A scheduled tick: runs unless the previous run is still going (or too many hang). */
   tick(delayMs = 0): void {
     if (this.running) {
       this.stats.skips++;
       this.logger.warn({ collector: this.id }, 'previous run still in progress; tick skipped');
       return;
     }
+    if (this.stats.hung_runs >= MAX_HUNG_RUNS) {
+      this.stats.skips++;
+      this.logger.error({ collector: this.id, hung_runs: this.stats.hung_runs }, 'abandoned runs of this collector never returned; tick skipped');
+      return;
+    }
     this.running = this.runAfter(delayMs).finally(() => (this.running = null));
   }
 
-  /** Runs now and resolves when done (for `once`), or waits for the run in progress. */
+  /** Runs now and resolves when done or abandoned (for `once`), or waits for the run in progress. */
   async runNow(): Promise<void> {
     if (!this.running) this.tick();
     await this.running;
   }
 
-  /** Resolves when no run is in progress; aborts a run still going at `deadlineMs`. */
+  /**
+   * For a stop: cancels a run still waiting out its jitter, and resolves when the run in progress
+   * has ended, or at `deadlineMs`, when it is abandoned.
+   */
   async settle(deadlineMs: number): Promise<void> {
     this.stopping.abort();
     if (!this.running) return;
-    const timer = after(deadlineMs - Date.now(), () => this.current?.abort(new Error('agent stopping')));
+    const timer = after(deadlineMs - Date.now(), () => this.current?.abandon(new Error('agent stopping: run abandoned')));
     try {
       await this.running;
     } finally {
@@ -85,39 +122,71 @@ export class CollectorRunner {
       await sleep(delayMs, this.stopping.signal);
       if (this.stopping.signal.aborted) return;
     }
-    const abort = new AbortController();
-    this.current = abort;
+    const run = new Run();
+    this.current = run;
     const startedAt = this.now();
     const timer = after(this.plan.timeoutMs, () => {
       this.stats.timeouts++;
-      this.logger.warn({ collector: this.id, timeout_ms: this.plan.timeoutMs }, 'run timed out; aborting');
-      abort.abort(new Error(`timed out after ${this.plan.timeoutMs} ms`));
+      this.logger.error({ collector: this.id, timeout_ms: this.plan.timeoutMs }, 'run timed out; abandoned (its later events are dropped)');
+      run.abandon(new Error(`timed out after ${this.plan.timeoutMs} ms`));
     });
     const ctx: CollectContext = {
       emit: (dataset, kind, fields) => {
+        if (run.closed) {
+          this.stats.late_events++;
+          return true;
+        }
         this.stats.events++;
         return this.outlet.emit(dataset, kind, fields);
       },
-      drained: () => this.outlet.drained(),
-      malformed: (source, count, example) => this.recordMalformed(source, count, example),
-      signal: abort.signal,
+      drained: () => (run.closed ? Promise.resolve() : Promise.race([this.outlet.drained(), run.abandoned])),
+      malformed: (source, count, example) => {
+        if (!run.closed) this.recordMalformed(source, count, example);
+      },
+      signal: run.abort.signal,
       startedAt,
     };
     this.stats.runs++;
+    let collecting: Promise<void>;
     try {
-      await this.collector.collect(ctx);
-      if (abort.signal.aborted) throw abort.signal.reason;
+      collecting = Promise.resolve(this.collector.collect(ctx));
+    } catch (err) {
+      collecting = Promise.reject(err); // a collect() that throws at once fails like any other
+    }
+    let settled = false;
+    const outcome = collecting.then(
+      () => (settled = true),
+      (err: unknown) => {
+        settled = true;
+        throw err;
+      },
+    );
+    try {
+      await Promise.race([outcome, run.abandoned]);
+      if (run.abort.signal.aborted) throw run.abort.signal.reason;
     } catch (err) {
       this.stats.failures++;
       this.stats.last_error = err instanceof Error ? err.message : String(err);
-      this.logger.error({ collector: this.id, err }, 'collection failed');
+      if (!run.closed) this.logger.error({ collector: this.id, err }, 'collection failed');
     } finally {
       timer.cancel();
+      run.closed = true;
       this.current = null;
       const duration = this.now() - startedAt;
       this.stats.last_duration_ms = duration;
       this.stats.max_duration_ms = Math.max(this.stats.max_duration_ms, duration);
     }
+    if (!settled) this.watchHung(outcome);
+  }
+
+  /** Counts an abandoned run until its collect() settles at last (if ever). */
+  private watchHung(outcome: Promise<unknown>): void {
+    this.stats.hung_runs++;
+    const done = (err?: unknown) => {
+      this.stats.hung_runs--;
+      this.logger.debug({ collector: this.id, err }, 'an abandoned run returned at last');
+    };
+    outcome.then(() => done(), done);
   }
 
   private recordMalformed(source: string, count: number, example: string): void {

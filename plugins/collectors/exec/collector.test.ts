@@ -1,7 +1,7 @@
 /** The exec collector with real commands (sh, node): lines, failures, timeouts, stderr, DI. */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -36,6 +36,18 @@ function make(options: Record<string, unknown>): { collector: ExecCollector; log
   child.register(TOKENS.PluginInstance, { useValue: { id: 'exec-test', type: 'exec' } });
   child.register(TOKENS.AgentSettings, { useValue: { proc_root: '/proc' } as AgentSettings });
   return { collector: child.resolve(ExecCollector), logs };
+}
+
+/** Kills the process whose pid a test command wrote to `file` (one the group kill cannot reach). */
+function killPidIn(file: string): void {
+  const pid = Number(readFileSync(file, 'utf8'));
+  if (pid > 0) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
 
 const sh = (script: string, more: Record<string, unknown> = {}) => make({ command: ['sh', '-c', script], dataset: 'custom.test', ...more });
@@ -115,6 +127,29 @@ describe('exec collector', () => {
     // Gone, or a zombie waiting for its reaper (which process.kill(pid, 0) would still find).
     const stat = spawnSync('cat', [`/proc/${grandchild}/stat`], { encoding: 'utf8' }).stdout;
     expect(stat === '' || / Z /.test(stat), stat).toBe(true);
+  });
+
+  it('a process in a session of its own keeping stdout open does not hold a run past its timeout', async () => {
+    const pidFile = join(dir, 'setsid.pid');
+    // setsid puts the sleep out of reach of the group kill; it keeps the stdout pipe open.
+    const { collector } = sh(`setsid sleep 100 & echo $! > ${pidFile}; echo '{"started":1}'; sleep 100`, { timeout: '500ms', kill_grace: '200ms' });
+    try {
+      await expect(collectOnce(collector)).rejects.toThrow(/timed out after 500ms/);
+    } finally {
+      killPidIn(pidFile);
+    }
+  });
+
+  it('a command that exits while a process in its own session keeps stdout open ends its run after kill_grace', async () => {
+    const pidFile = join(dir, 'setsid-exit.pid');
+    const { collector, logs } = sh(`setsid sleep 100 & echo $! > ${pidFile}; echo '{"done":1}'`, { timeout: '1h', kill_grace: '200ms' });
+    try {
+      const { events } = await collectOnce(collector);
+      expect(events.map((e) => e.fields)).toEqual([{ done: 1 }]);
+      expect(logs.some((l) => l.msg.includes('keeps its stdout open; stopped reading'))).toBe(true);
+    } finally {
+      killPidIn(pidFile);
+    }
   });
 
   it('a command ignoring SIGTERM is killed after kill_grace', async () => {

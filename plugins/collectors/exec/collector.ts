@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
-import { after } from '../../../src/core/timers.js';
+import { after, type Timer } from '../../../src/core/timers.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseDuration, parseSize } from '../../../src/core/units.js';
 import { RESERVED_KEYS, type ExecOptions } from './index.js';
@@ -85,20 +85,49 @@ export class ExecCollector implements Collector {
     exited.catch(() => undefined); // observed below
 
     let stopReason: string | null = null;
+    // A process the command started in a session of its own (`setsid … &`) is out of reach of the
+    // group kill and may keep stdout open forever: past the kill grace, stop reading.
+    let readingStopped = false;
+    const stopReading = (): void => {
+      if (child.stdout!.readableEnded && child.stderr!.readableEnded) return;
+      readingStopped = true;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    };
+    const timers: Timer[] = [];
     const stop = (why: string): void => {
       if (stopReason !== null) return;
       stopReason = why;
       this.killGroup(child, 'SIGTERM');
-      after(this.graceMs, () => this.killGroup(child, 'SIGKILL'), { unref: true });
+      // Not cancelled when the run ends: group members that ignore SIGTERM are killed all the same.
+      after(this.graceMs, () => {
+        this.killGroup(child, 'SIGKILL');
+        stopReading();
+      }, { unref: true });
     };
-    const timer = after(this.timeoutMs, () => stop(`timed out after ${this.options.timeout}`));
+    timers.push(after(this.timeoutMs, () => stop(`timed out after ${this.options.timeout}`)));
+    child.once('exit', () => {
+      timers.push(after(this.graceMs, () => {
+        if (stopReason !== null) return;
+        this.killGroup(child, 'SIGKILL');
+        stopReading();
+        if (readingStopped) {
+          this.logger.warn({ kill_grace: this.options.kill_grace }, 'exec: the command exited but a process it started keeps its stdout open; stopped reading');
+        }
+      }));
+    });
     const onAbort = (): void => stop('aborted (run timeout or agent stopping)');
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener('abort', onAbort, { once: true });
 
-    const stderr = this.readStderr(child);
+    // A stream destroyed by stopReading() ends its reader with ERR_STREAM_PREMATURE_CLOSE.
+    const untilStopped = (reading: Promise<void>): Promise<void> =>
+      reading.catch((err: NodeJS.ErrnoException) => {
+        if (!(readingStopped && err.code === 'ERR_STREAM_PREMATURE_CLOSE')) throw err;
+      });
+    const stderr = untilStopped(this.readStderr(child));
     try {
-      await this.readStdout(child, ctx);
+      await untilStopped(this.readStdout(child, ctx));
       const { code, signal } = await exited;
       await stderr;
       if (stopReason !== null) throw new Error(`${this.describe()}: ${stopReason}`);
@@ -110,7 +139,7 @@ export class ExecCollector implements Collector {
       throw err;
     } finally {
       if (child.exitCode === null && child.signalCode === null) this.killGroup(child, 'SIGKILL');
-      timer.cancel();
+      for (const t of timers) t.cancel();
       ctx.signal.removeEventListener('abort', onAbort);
       if (this.running === child) this.running = null;
     }
