@@ -27,6 +27,7 @@ export {
   type EventFields,
   type EventKind,
   type PluginInstance,
+  type OptionsCheck,
   type PluginManifest,
   type Sink,
   type SinkEvent,

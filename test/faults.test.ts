@@ -167,3 +167,72 @@ describe('a run that outlives its timeout', () => {
     expect(log).toMatchObject({ sink: 'stuck', unflushed: { unflushed: jsonLines(agent.output.stdout).length } });
   });
 });
+
+describe('validate runs every check run would', () => {
+  const dir = tempDir();
+  const notADir = writeConfig(dir, 'x', 'plain-file');
+  const ca = join(dir, 'no-such-ca.pem');
+  let spools = 0;
+  const kafka = (options: string, spool = '') => `sinks:\n  - type: kafka\n    options: {spool: {path: ${dir}/spool-${++spools}${spool}}, ${options}}\n`;
+  /** A config, where its one problem must point (a needle and how far into it), the problem's path and message. */
+  const cases: { name: string; yaml: string; needle: [string, number]; path: string; message: string; env?: NodeJS.ProcessEnv }[] = [
+    { name: 'a constructor that throws', yaml: `${plugins}collectors:\n  - {type: faulty, options: {mode: throw-in-constructor}}\nsinks: [{type: stdout}]\n`, needle: ['{type: faulty', 0], path: 'collectors[0]', message: 'cannot build collector "faulty": faulty constructor refuses' },
+    { name: 'a load() that throws', yaml: `${plugins}collectors:\n  - {type: faulty_load}\nsinks: [{type: stdout}]\n`, needle: ['{type: faulty_load', 0], path: 'collectors[0]', message: 'cannot build collector "faulty_load": faulty load() cannot find its implementation' },
+    { name: 'a list for agent.tags', yaml: 'agent:\n  tags: [a, b]\nsinks: [{type: stdout}]\n', needle: ['[a, b]', 0], path: 'agent.tags', message: 'expected object' },
+    { name: 'a map for collectors', yaml: 'collectors: {tcp: {}}\nsinks: [{type: stdout}]\n', needle: ['{tcp', 0], path: 'collectors', message: 'expected array' },
+    { name: 'a list for exec env', yaml: 'collectors:\n  - type: exec\n    options: {command: [/bin/true], dataset: a.b, env: [A=B]}\nsinks: [{type: stdout}]\n', needle: ['[A=B]', 0], path: 'collectors[0].options.env', message: 'expected object' },
+    { name: 'an alias bomb', yaml: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\nsinks: [{type: stdout}]\n`, needle: ['*a', 0], path: 'b[0]', message: 'YAML aliases expand too far' },
+    { name: 'an unclosed ${', yaml: 'agent:\n  name: ${HOST\nsinks: [{type: stdout}]\n', needle: ['${HOST', 0], path: 'agent.name', message: 'unclosed ${' },
+    { name: 'an unset variable in a default', yaml: 'agent: {name: "${A:-${B}}"}\nsinks: [{type: stdout}]\n', needle: ['${A', 0], path: 'agent.name', message: 'environment variable B is not set' },
+    { name: 'a file sink path that is a directory', yaml: `sinks:\n  - {type: file, options: {path: ${dir}}}\n`, needle: [`path: ${dir}`, 6], path: 'sinks[0].options.path', message: `${dir} is a directory` },
+    { name: 'two file sinks on one path', yaml: `sinks:\n  - {type: file, options: {path: ${dir}/one.ndjson}}\n  - {type: file, id: again, options: {path: ${dir}/one.ndjson}}\n`, needle: ['again, options: {path: ', 23], path: 'sinks[1].options.path', message: `${dir}/one.ndjson is also used by sinks[0].options.path (line 2); two instances cannot share it` },
+    { name: 'a state_dir that is a file', yaml: `agent: {state_dir: ${notADir}}\nsinks: [{type: stdout}]\n`, needle: [notADir, 0], path: 'agent.state_dir', message: `${notADir} exists and is not a directory` },
+    { name: 'kafka: idempotent with acks 1', yaml: kafka('idempotent: true, acks: 1'), needle: ['acks: 1', 6], path: 'sinks[0].options.acks', message: 'idempotent: true needs acks: all' },
+    { name: 'kafka: an unclosed {{ template', yaml: kafka('topic: "netagent.{{event.dataset"'), needle: ['"netagent.{{', 0], path: 'sinks[0].options.topic', message: 'malformed placeholder' },
+    { name: 'kafka: an unset sasl.password_env', yaml: kafka('sasl: {mechanism: plain, username: u, password_env: NETAGENT_TEST_UNSET_PASSWORD}'), needle: ['NETAGENT_TEST_UNSET', 0], path: 'sinks[0].options.sasl.password_env', message: 'environment variable NETAGENT_TEST_UNSET_PASSWORD is not set' },
+    { name: 'kafka: two password sources', yaml: kafka('sasl: {mechanism: plain, username: u, password: p, password_file: /etc/hostname}'), needle: ['{mechanism', 0], path: 'sinks[0].options.sasl', message: 'give exactly one of password, password_env, password_file (2 given)' },
+    { name: 'kafka: no password source', yaml: kafka('sasl: {mechanism: plain, username: u}'), needle: ['{mechanism', 0], path: 'sinks[0].options.sasl', message: 'give exactly one of password, password_env, password_file (none given)' },
+    { name: 'kafka: a missing ssl.ca file', yaml: kafka(`ssl: {enabled: true, ca: ${ca}}`), needle: [`ca: ${ca}`, 4], path: 'sinks[0].options.ssl.ca', message: `cannot read ${ca}: ENOENT` },
+    { name: 'kafka: a broker without a port', yaml: 'sinks:\n  - {type: kafka, options: {brokers: [localhost]}}\n', needle: ['localhost', 0], path: 'sinks[0].options.brokers[0]', message: 'expected host:port' },
+    { name: 'kafka: spool.max_size 0', yaml: kafka('', ', max_size: 0'), needle: ['max_size: 0', 10], path: 'sinks[0].options.spool.max_size', message: 'must hold at least one batch' },
+    { name: 'kafka: a spool path under a regular file', yaml: `sinks:\n  - {type: kafka, options: {spool: {path: ${notADir}/spool}}}\n`, needle: [`${notADir}/spool`, 0], path: 'sinks[0].options.spool.path', message: `${notADir}/spool cannot be created: ${notADir} is not a directory` },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: exit 78, FILE:LINE:COL`, () => {
+      const file = writeConfig(dir, c.yaml, `${c.name.replace(/\W+/g, '-')}.yaml`);
+      const r = netagent(['validate', '-c', file], { env: c.env });
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toContain(`${file}${at(c.yaml, ...c.needle)} ${c.path}: ${c.message}`);
+      expect(r.status).toBe(78);
+    });
+  }
+
+  it('run refuses what validate refuses, with the same positioned problem and exit 78', () => {
+    const yaml = `agent: {state_dir: ${dir}/s}\n${plugins}collectors:\n  - {type: faulty, options: {mode: throw-in-constructor}}\nsinks: [{type: stdout}]\n`;
+    const file = writeConfig(dir, yaml, 'run.yaml');
+    for (const command of ['run', 'once']) {
+      const r = netagent([command, '-c', file]);
+      expect(r.stderr.trim()).toBe(`${file}${at(yaml, '{type: faulty', 0)} collectors[0]: cannot build collector "faulty": faulty constructor refuses`);
+      expect(r.status).toBe(78);
+    }
+  });
+
+  it('a config over 1 MiB is refused before it is parsed', () => {
+    const file = writeConfig(dir, `sinks: [{type: stdout}]\n# ${'x'.repeat(2 << 20)}\n`, 'huge.yaml');
+    const r = netagent(['validate', '-c', file]);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^${file}:1:1: <document>: config is \\d+ bytes; the most a config may have is 1048576 \\(1 MiB\\)$`));
+    expect(r.status).toBe(78);
+  });
+
+  it('never echoes a secret given in the wrong shape', () => {
+    const yaml = `sinks:\n  - {type: kafka, options: {sasl: {mechanism: plain, username: u, password: [hunter2-secret]}}}\n  - {type: kafka, id: k2, options: {sasl: "u:hunter2-secret"}}\ncollectors:\n  - {type: exec, options: {command: [/bin/true], dataset: a.b, env: {TOKEN: [hunter2-secret]}}}\n`;
+    const r = netagent(['validate', '-c', writeConfig(dir, yaml, 'secret.yaml')]);
+    expect(r.status).toBe(78);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.map((l) => l.split(': ')[1])).toEqual(['sinks[0].options.sasl.password', 'sinks[1].options.sasl', 'collectors[0].options.env.TOKEN']);
+    expect(r.stderr).not.toContain('hunter2');
+    expect(r.stderr).toContain('the value is secret, not shown');
+  });
+});

@@ -12,6 +12,7 @@ const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', epheme
 function plan(over: { id?: string; datasets?: string[]; maxEvents?: number; whenFull?: 'drop_oldest' | 'drop_newest'; batch?: number }): SinkPlan {
   return {
     id: over.id ?? 'sink',
+    path: ['sinks', 0],
     manifest: { type: 'test' } as SinkPlan['manifest'],
     options: {},
     datasets: over.datasets ?? ['*'],

@@ -8,7 +8,7 @@ const logger = pino({ level: 'silent' });
 const outlet: EventOutlet = { emit: () => true, drained: async () => {} };
 
 function plan(timeoutMs = 1000): CollectorPlan {
-  return { id: 'c1', manifest: { type: 't' } as CollectorPlan['manifest'], options: {}, trigger: { kind: 'interval', ms: 1000 }, timeoutMs, jitterMs: 0 };
+  return { id: 'c1', path: ['collectors', 0], manifest: { type: 't' } as CollectorPlan['manifest'], options: {}, trigger: { kind: 'interval', ms: 1000 }, timeoutMs, jitterMs: 0 };
 }
 
 describe('collector runner', () => {

@@ -81,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
       return once(configFile, values.collector ?? [], root, logger, logLevel);
     case 'validate': {
       if (!values.config) throw new UsageError('validate needs -c FILE');
-      const plan = await loadAgentPlan(configFile, root);
+      // Every check `run` makes before starting, including building each plugin instance.
+      const { plan } = await buildAgent(configFile, root);
       process.stdout.write(`${configFile}: OK (${plan.collectors.length} collectors, ${plan.sinks.length} sinks)\n`);
       return 0;
     }

@@ -7,6 +7,7 @@ import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { SocketOwners } from './socket-owners.js';
 import type { AgentPlan, CollectorPlan, SinkPlan } from './config/load.js';
 import type { EventStamper } from './envelope.js';
+import { ConfigError, messageOf, type ConfigProblem } from './errors.js';
 import { identityFor } from './identity.js';
 import { procFsFor } from './netns.js';
 import { Pipeline, SinkRunner } from './pipeline.js';
@@ -50,15 +51,23 @@ export class Agent {
     scope.register(TOKENS.SocketOwners, {
       useFactory: instanceCachingFactory(() => new SocketOwners(plan.agent.proc_root, { now: deps.now })),
     });
-    const sinks = await Promise.all(
-      plan.sinks.map(async (p) => new SinkRunner(p, await instantiate<Sink>(scope, p, deps.logger, 'sink'), deps.logger)),
-    );
+    // A plugin whose load() or constructor throws is a config problem at its entry, like any other
+    // that `validate` finds (which builds every instance the same way, without starting it).
+    const problems: ConfigProblem[] = [];
+    const build = async <T>(p: CollectorPlan | SinkPlan, kind: 'collector' | 'sink'): Promise<T | undefined> => {
+      try {
+        return await instantiate<T>(scope, p, deps.logger, kind);
+      } catch (err) {
+        problems.push(plan.problemAt(p.path, `cannot build ${kind} "${p.manifest.type}": ${messageOf(err)}`));
+        return undefined;
+      }
+    };
+    const sinkInstances = await Promise.all(plan.sinks.map((p) => build<Sink>(p, 'sink')));
+    const collectorInstances = await Promise.all(plan.collectors.map((p) => build<Collector>(p, 'collector')));
+    if (problems.length > 0) throw new ConfigError(problems);
+    const sinks = plan.sinks.map((p, i) => new SinkRunner(p, sinkInstances[i]!, deps.logger));
     const pipeline = new Pipeline(deps.stamper, sinks, deps.now, deps.logger);
-    const collectors = await Promise.all(
-      plan.collectors.map(
-        async (p) => new CollectorRunner(p, await instantiate<Collector>(scope, p, deps.logger, 'collector'), pipeline, deps.logger, deps.now),
-      ),
-    );
+    const collectors = plan.collectors.map((p, i) => new CollectorRunner(p, collectorInstances[i]!, pipeline, deps.logger, deps.now));
     return new Agent(plan, deps, pipeline, collectors);
   }
 

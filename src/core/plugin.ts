@@ -2,7 +2,8 @@
  * The plugin API: what a collector or a sink is, and how it describes itself to the registry.
  * Built-in plugins (plugins/) and third-party plugins (config `plugins:`) use exactly this API.
  */
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { AgentSettings } from './config/schema.js';
 
 /** `state`: one row of a snapshot (a socket, a route). `metric`: counters or gauges. */
 export type EventKind = 'state' | 'metric';
@@ -151,6 +152,38 @@ interface ManifestBase<O extends TObject> {
   readonly options: O;
   /** Absolute path of the plugin's sample.yaml, shown by `netagent describe`. */
   readonly sample?: string;
+  /**
+   * Option paths whose values are secret (e.g. `sasl.password`): never echoed in a config problem
+   * (nor a value that contains them, nor one inside them).
+   */
+  readonly secrets?: readonly string[];
+  /**
+   * Checks of the options beyond their schema that `run` would otherwise find only when it starts
+   * the instance (a file that is a directory, an environment variable that is not set, two options
+   * that exclude each other). Called by `validate` and at every start and reload, after the
+   * options passed their schema; each `ctx.problem()` becomes a positioned config error (exit 78).
+   * Look, never create or connect: the instance is not started.
+   */
+  check?(ctx: OptionsCheck<Static<O>>): void | Promise<void>;
+}
+
+/** What a manifest's check() is given. */
+export interface OptionsCheck<T = Record<string, unknown>> {
+  /** The instance's options, validated against the schema, with defaults applied. */
+  readonly options: T;
+  readonly instance: PluginInstance;
+  /** The config's validated `agent:` section. */
+  readonly agent: AgentSettings;
+  /** The environment the config is read with (what `run` would see). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Reports a problem at an option (a dotted path such as `sasl.password_env`; `''` for all the options). */
+  problem(path: string, message: string): void;
+  /**
+   * Claims what only one instance may use, named by a kind and a resolved path
+   * (`file:/var/log/netagent/events.ndjson`): a second claim of it, by any instance, is a problem at
+   * that instance's option `path`.
+   */
+  claim(resource: string, path: string): void;
 }
 
 /** A class the DI container can construct (its parameters carry @inject tokens). */
@@ -173,11 +206,6 @@ export interface SinkManifest<O extends TObject = TObject> extends ManifestBase<
   readonly kind: 'sink';
   /** As CollectorManifest.load. */
   load(): Promise<Constructor<Sink>>;
-  /**
-   * Option paths whose values are secret (e.g. `sasl.password`): masked wherever the config
-   * is echoed (validate, describe, logs).
-   */
-  readonly secrets?: readonly string[];
 }
 
 export type PluginManifest = CollectorManifest | SinkManifest;

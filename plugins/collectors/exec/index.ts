@@ -55,6 +55,8 @@ export const execCollector = defineCollector({
   kind: 'collector',
   description: 'Runs a command on the schedule; each NDJSON line of its stdout becomes an event (custom collectors in any language).',
   options: ExecOptions,
+  // Where a command's credentials go: never echoed in a config error.
+  secrets: ['env'],
   datasets: ['(set by the `dataset` option)'],
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   load: () => import('./collector.js').then((m) => m.ExecCollector),

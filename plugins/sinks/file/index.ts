@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Size, StringEnum } from '../../../src/core/config/types.js';
+import { pathProblem } from '../../../src/core/fs-check.js';
 import { defineSink } from '../../../src/core/plugin.js';
 
 export const FileSinkOptions = Type.Object(
@@ -25,5 +27,12 @@ export const fileSink = defineSink({
   description: 'Appends events as NDJSON to a file, rotating it by size and keeping a number of rotated files.',
   options: FileSinkOptions,
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
+  async check({ options, problem, claim }) {
+    const path = resolve(options.path);
+    const why = await pathProblem(path, 'file');
+    if (why) problem('path', why);
+    // Two sinks appending to one file would interleave and rotate each other's lines.
+    claim(`file:${path}`, 'path');
+  },
   load: () => import('./sink.js').then((m) => m.FileSink),
 });
