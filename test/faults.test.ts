@@ -236,3 +236,43 @@ describe('validate runs every check run would', () => {
     expect(r.stderr).toContain('the value is secret, not shown');
   });
 });
+
+describe('a plugin cannot corrupt the stream or kill the agent', () => {
+  it('emits that are no valid event are refused before they take a sequence number', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s}\n${plugins}collectors:\n  - {type: faulty, options: {mode: bad-events, count: 1}}\nsinks: [{type: stdout}]\n`);
+    const r = netagent(['once', '-c', file, '--log-level', 'debug']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    const events = lines.map((l) => JSON.parse(l) as Record<string, any>); // every line is JSON
+    expect(events.map((e) => [e.event.sequence, e.event.dataset])).toEqual([[1, 'faulty.event'], [2, 'faulty.event']]);
+    expect(events[1]!.faulty).toEqual({ after_bad: true, at: '1970-01-01T00:00:00.000Z' });
+    const logs = jsonLines(r.stderr);
+    expect(logs.find((l) => l.msg.startsWith('emit refused'))).toMatchObject({ level: 50, collector: 'faulty', refused: 1 });
+    const done = logs.find((l) => l.msg === 'once: done')!;
+    expect(done.collectors.netagent.collectors.faulty).toMatchObject({ events: 2, invalid_events: 9, failures: 0 });
+  });
+
+  it('a throw from a plugin timer is logged as JSON, the sinks flushed, exit 1', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'events.ndjson');
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 0s}\n${plugins}collectors:\n  - {type: faulty, interval: 1h, options: {mode: throw-in-timer, count: 50}}\nsinks:\n  - {type: file, batch: {max_wait: 1h, max_events: 100000}, options: {path: ${out}}}\n`);
+    const agent = startNetagent(['run', '-c', file]);
+    const { code } = await exitWithin(agent, 15_000, 'the crash');
+    expect(code).toBe(1);
+    const logs = jsonLines(agent.output.stderr); // every log line is JSON, the stack within it
+    expect(logs.find((l) => l.level === 60)).toMatchObject({ err: { message: 'faulty timer threw' } });
+    // Lingering for an hour, the batch was still queued at the crash: the stop flushed it.
+    expect(jsonLines(readFileSync(out, 'utf8')).map((e) => e.faulty.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('an unhandled rejection is logged as JSON and the agent carries on', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 0s}\n${plugins}collectors:\n  - {type: faulty, interval: 1s, options: {mode: reject}}\nsinks: [{type: stdout}]\n`);
+    const agent = startNetagent(['run', '-c', file]);
+    await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.faulty.run === 2), 10_000, 'a run after the rejection');
+    agent.kill('SIGTERM');
+    expect(await exitWithin(agent, 10_000, 'SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(jsonLines(agent.output.stderr).find((l) => l.msg.startsWith('unhandled promise rejection'))).toMatchObject({ level: 50, err: { message: 'faulty promise rejected' } });
+  });
+});

@@ -72,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
   const logLevel = values['log-level'];
   const root = createRootContainer({ logLevel: logLevel ?? 'info' });
   const logger = root.resolve<Logger>(TOKENS.Logger);
+  catchCrashes(logger);
   const configFile = values.config ?? DEFAULT_CONFIG;
 
   switch (command) {
@@ -105,6 +106,30 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The agent `run` or `once` drives: what a crash flushes before the process exits. */
+let current: Agent | null = null;
+
+/**
+ * A plugin's throw outside any call the agent made (in a timer, an event handler) leaves nothing to
+ * resume safely: it is logged as JSON, the sinks are flushed as a stop would (within
+ * shutdown_timeout), and the process exits 1, for systemd to restart it. A promise nobody awaited
+ * that rejects harms nothing else: it is logged and the agent carries on.
+ */
+function catchCrashes(logger: Logger): void {
+  let crashed = false;
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception (a plugin threw outside a call of the agent): flushing the sinks, then exiting 1');
+    if (crashed) process.exit(1);
+    crashed = true;
+    const agent = current;
+    const flushed = agent ? agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!) : Promise.resolve();
+    flushed.catch(() => undefined).finally(() => process.exit(1));
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (a plugin left a promise unawaited); the agent carries on');
+  });
+}
+
 function applyConfigLogLevel(agent: Agent, logger: Logger, cliLevel: string | undefined): void {
   if (!cliLevel) logger.level = agent.plan.agent.log_level;
 }
@@ -115,6 +140,7 @@ async function once(file: string, types: string[], root: ReturnType<typeof creat
   // Measured at 100k sockets: ~0.09 s less. A running agent keeps V8's default.
   setFlagsFromString('--no-turbo-inlining');
   const agent = await buildAgent(file, root, process.env, types);
+  current = agent;
   applyConfigLogLevel(agent, logger, cliLevel);
   await agent.once();
   await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!, { finalStats: false });
@@ -133,6 +159,7 @@ async function run(file: string, root: ReturnType<typeof createRootContainer>, l
   // like a leak to whoever watches the agent settle in. In one step, memory is flat from the start.
   setFlagsFromString('--semi-space-growth-factor=16');
   let agent = await buildAgent(file, root);
+  current = agent;
   applyConfigLogLevel(agent, logger, cliLevel);
   await agent.start();
   logger.info({ config: file, collectors: agent.collectors.length, sinks: agent.plan.sinks.length }, 'netagent running');
@@ -152,7 +179,7 @@ async function run(file: string, root: ReturnType<typeof createRootContainer>, l
         return;
       }
       await agent.stop(parseDuration(agent.plan.agent.shutdown_timeout)!);
-      agent = next;
+      agent = current = next;
       applyConfigLogLevel(agent, logger, cliLevel);
       await agent.start();
       logger.info('reloaded');

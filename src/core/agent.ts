@@ -30,6 +30,7 @@ export interface AgentDeps {
 export class Agent {
   private scheduler: Scheduler | null = null;
   private statsTimer: Timer | null = null;
+  private stopped: Promise<void> | null = null;
   private readonly startedAt: number;
 
   private constructor(
@@ -94,7 +95,13 @@ export class Agent {
    * Stops scheduling, lets in-flight collections finish, flushes and closes every sink, all within
    * `timeoutMs`. A last agent.stats event records the final counters (unless `finalStats` is false).
    */
-  async stop(timeoutMs: number, { finalStats = true } = {}): Promise<void> {
+  stop(timeoutMs: number, { finalStats = true } = {}): Promise<void> {
+    // A crash during a stop (SIGTERM, then a plugin's timer throws) waits for the same stop.
+    this.stopped ??= this.stopOnce(timeoutMs, finalStats);
+    return this.stopped;
+  }
+
+  private async stopOnce(timeoutMs: number, finalStats: boolean): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.scheduler?.stop();
     this.statsTimer?.cancel();

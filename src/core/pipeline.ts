@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { SinkPlan } from './config/load.js';
-import type { EventStamper, StampedEvent } from './envelope.js';
-import { SinkError } from './errors.js';
+import { objectMembers, type EventStamper, type StampedEvent } from './envelope.js';
+import { messageOf, SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
 import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
 import { after, sleep } from './timers.js';
@@ -25,6 +25,28 @@ export interface SinkStats {
 }
 
 const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
+
+/** event.dataset: lower-case dotted words, as ECS data_stream.dataset allows them (no `-`). */
+const DATASET = /^[a-z0-9_]{1,100}(\.[a-z0-9_]{1,100}){0,9}$/;
+
+/** An emit() the pipeline refuses, before the event takes a sequence number: counted by the collector's runner. */
+export class InvalidEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/**
+ * Fields given as JSON text must be an object's members. Checked by parsing, which only plugins
+ * choosing that form pay for; bytes (EncodedFields.fromBytes, made by a JsonBytes writer) are taken
+ * as they are.
+ */
+function checkJsonText(fields: EncodedFields): void {
+  if (fields.utf8 !== null) return;
+  JSON.parse(fields.json);
+}
+
 
 /** How long close() may take past the shutdown deadline: the fixed grace of a stop. */
 const CLOSE_GRACE_MS = 1000;
@@ -298,12 +320,22 @@ export class Pipeline {
     private readonly logger: Logger,
   ) {}
 
-  /** Returns false when some sink that takes this dataset is full (see CollectContext.emit). */
+  /**
+   * Returns false when some sink that takes this dataset is full (see CollectContext.emit). Throws
+   * InvalidEventError, before the event takes a sequence number, for what would be no valid event.
+   */
   emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields): boolean {
+    if (kind !== 'state' && kind !== 'metric') throw new InvalidEventError(`event.kind ${JSON.stringify(String(kind)).slice(0, 60)} is neither "state" nor "metric"`);
     const targets = this.routeOf(dataset);
     if (targets.length === 0) return true;
-    if (!(fields instanceof EncodedFields)) fields = this.withoutEnvelopeKeys(dataset, fields);
-    const event = this.stamper.stamp(dataset, kind, fields, this.now());
+    let event: StampedEvent;
+    try {
+      if (fields instanceof EncodedFields) checkJsonText(fields);
+      else fields = this.withoutEnvelopeKeys(dataset, fields);
+      event = this.stamper.stamp(dataset, kind, fields, this.now());
+    } catch (err) {
+      throw new InvalidEventError(`fields of ${dataset}: ${messageOf(err)}`);
+    }
     let room = true;
     for (const sink of targets) {
       sink.enqueue(event);
@@ -330,6 +362,9 @@ export class Pipeline {
    * with one warning per dataset, so a plugin's mistake cannot forge event.sequence or host.name.
    */
   private withoutEnvelopeKeys(dataset: string, fields: EventFields): EventFields {
+    if (typeof fields !== 'object' || fields === null) throw new TypeError(`fields must be an object, not ${fields === null ? 'null' : typeof fields}`);
+    // What toJSON() gives is what the line holds: field() must read that, not the object.
+    if (typeof (fields as { toJSON?: unknown }).toJSON === 'function') fields = JSON.parse(`{${objectMembers(fields)}}`) as EventFields;
     if (!ENVELOPE_KEYS.some((k) => k in fields)) return fields;
     const kept = { ...fields };
     for (const k of ENVELOPE_KEYS) delete kept[k];
@@ -343,6 +378,9 @@ export class Pipeline {
   private routeOf(dataset: string): SinkRunner[] {
     let targets = this.routes.get(dataset);
     if (!targets) {
+      if (typeof dataset !== 'string' || !DATASET.test(dataset)) {
+        throw new InvalidEventError(`event.dataset ${JSON.stringify(String(dataset)).slice(0, 120)} is not lower-case dotted words (e.g. "tcp.socket")`);
+      }
       targets = this.sinks.filter((s) => s.accepts(dataset));
       this.routes.set(dataset, targets);
     }

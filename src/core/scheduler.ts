@@ -17,6 +17,8 @@ export interface CollectorStats {
   timeouts: number;
   events: number;
   malformed: number;
+  /** Emits refused as no valid event (fields that are no JSON object, a bad dataset or kind). */
+  invalid_events: number;
   /** Events emitted by runs after they were abandoned: dropped. */
   late_events: number;
   /** Abandoned runs whose collect() has not settled yet (a gauge). */
@@ -59,13 +61,15 @@ class Run {
 
 export class CollectorRunner {
   readonly stats: CollectorStats = {
-    runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, late_events: 0, hung_runs: 0,
+    runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, invalid_events: 0, late_events: 0, hung_runs: 0,
     last_duration_ms: 0, max_duration_ms: 0,
   };
   /** The run in progress (not an abandoned one): settles when it ends or is abandoned. */
   private running: Promise<void> | null = null;
   private current: Run | null = null;
   private readonly malformedLoggedAt = new Map<string, number>();
+  private invalidLoggedAt = -Infinity;
+  private invalidSinceLog = 0;
   /** Aborted when the agent stops: a run still waiting out its jitter is not started. */
   private readonly stopping = new AbortController();
 
@@ -136,8 +140,14 @@ export class CollectorRunner {
           this.stats.late_events++;
           return true;
         }
-        this.stats.events++;
-        return this.outlet.emit(dataset, kind, fields);
+        try {
+          const room = this.outlet.emit(dataset, kind, fields);
+          this.stats.events++;
+          return room;
+        } catch (err) {
+          this.recordInvalid(err);
+          return true;
+        }
       },
       drained: () => (run.closed ? Promise.resolve() : Promise.race([this.outlet.drained(), run.abandoned])),
       malformed: (source, count, example) => {
@@ -187,6 +197,17 @@ export class CollectorRunner {
       this.logger.debug({ collector: this.id, err }, 'an abandoned run returned at last');
     };
     outcome.then(() => done(), done);
+  }
+
+  /** Counts a refused emit; logs the first, then at most one line every few minutes with the count since. */
+  private recordInvalid(err: unknown): void {
+    this.stats.invalid_events++;
+    this.invalidSinceLog++;
+    const now = this.now();
+    if (now - this.invalidLoggedAt < MALFORMED_LOG_INTERVAL_MS) return;
+    this.logger.error({ collector: this.id, err: err instanceof Error ? err.message : String(err), refused: this.invalidSinceLog }, 'emit refused: not a valid event (counted as invalid_events)');
+    this.invalidLoggedAt = now;
+    this.invalidSinceLog = 0;
   }
 
   private recordMalformed(source: string, count: number, example: string): void {
