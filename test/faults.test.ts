@@ -276,3 +276,68 @@ describe('a plugin cannot corrupt the stream or kill the agent', () => {
     expect(jsonLines(agent.output.stderr).find((l) => l.msg.startsWith('unhandled promise rejection'))).toMatchObject({ level: 50, err: { message: 'faulty promise rejected' } });
   });
 });
+
+describe('smaller faults', () => {
+  it('a full queue logs its drops, once for a burst of them', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s}\n${plugins}collectors:\n  - {type: faulty, options: {count: 500}}\nsinks:\n  - {type: stdout, queue: {max_events: 10, when_full: drop_newest}}\n`);
+    const r = netagent(['once', '-c', file]);
+    expect(r.status).toBe(0);
+    const written = jsonLines(r.stdout).length;
+    const logs = jsonLines(r.stderr).filter((l) => l.msg.startsWith('sink queue full'));
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ level: 40, sink: 'stdout', when_full: 'drop_newest', max_events: 10, dropped: 1 });
+    expect(written).toBeLessThan(500);
+  });
+
+  it('agent.stats counters go on across a reload', async () => {
+    const dir = tempDir();
+    const config = (count: number) => `agent: {state_dir: ${dir}/s, stats_interval: 1s}\n${plugins}collectors:\n  - {type: burst, interval: 1s, options: {count: ${count}}}\nsinks: [{type: stdout}]\n`;
+    const file = writeConfig(dir, config(2));
+    const agent = startNetagent(['run', '-c', file]);
+    const stats = () => jsonLines(agent.output.stdout).filter((e) => e.event.dataset === 'agent.stats').map((e) => e.netagent);
+    await waitFor(() => stats().some((s) => s.collectors.burst.runs >= 2), 10_000, 'two runs');
+    writeConfig(dir, config(3));
+    agent.kill('SIGHUP');
+    await waitFor(() => agent.output.stderr.includes('"msg":"reloaded"'), 10_000, 'the reload');
+    const before = stats().length;
+    await waitFor(() => stats().length > before + 1, 10_000, 'stats after the reload');
+    agent.kill('SIGTERM');
+    expect((await exitWithin(agent, 10_000, 'SIGTERM')).code).toBe(0);
+    const all = stats();
+    // Never a step back: each count at least the one before, across the reload.
+    for (let i = 1; i < all.length; i++) {
+      expect(all[i]!.collectors.burst.runs).toBeGreaterThanOrEqual(all[i - 1]!.collectors.burst.runs);
+      expect(all[i]!.sinks.stdout.written).toBeGreaterThanOrEqual(all[i - 1]!.sinks.stdout.written);
+      expect(all[i]!.uptime_s).toBeGreaterThanOrEqual(all[i - 1]!.uptime_s);
+    }
+    const last = all[all.length - 1]!;
+    const bursts = jsonLines(agent.output.stdout).filter((e) => e.event.dataset === 'burst.event').length;
+    expect(last.collectors.burst.events).toBe(bursts);
+  });
+
+  it('once with a collector that hangs: its run is abandoned at the timeout and named; the others delivered, exit 0', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s}\n${plugins}collectors:\n  - {type: faulty, id: stuck, timeout: 500ms, options: {mode: hang, count: 1}}\n  - {type: burst, options: {count: 3}}\nsinks: [{type: stdout}]\n`);
+    const r = netagent(['once', '-c', file], { timeout: 15_000 });
+    expect(r.status).toBe(0);
+    expect(jsonLines(r.stdout).map((e) => e.event.dataset).sort()).toEqual(['burst.event', 'burst.event', 'burst.event', 'faulty.event']);
+    const logs = jsonLines(r.stderr);
+    expect(logs.find((l) => l.msg.startsWith('run timed out; abandoned'))).toMatchObject({ level: 50, collector: 'stuck', timeout_ms: 500 });
+    expect(logs[logs.length - 1]).toMatchObject({ level: 50, failed: [], timed_out: ['stuck'], msg: 'some collectors failed or timed out; their events may be missing' });
+  });
+
+  it("a sink's own dropped and last_error do not overwrite the pipeline's", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 1s, shutdown_timeout: 1s}\n${plugins}collectors:\n  - {type: burst, interval: 1s, options: {count: 2}}\nsinks:\n  - {type: stdout}\n  - {type: stuck, options: {hang_close: false}}\n`);
+    const agent = startNetagent(['run', '-c', file]);
+    const stats = () => jsonLines(agent.output.stdout).filter((e) => e.event.dataset === 'agent.stats').map((e) => e.netagent.sinks.stuck);
+    await waitFor(() => stats().length > 0, 10_000, 'agent.stats');
+    agent.kill('SIGTERM');
+    expect((await exitWithin(agent, 10_000, 'SIGTERM')).code).toBe(0);
+    const stuck = stats()[0]!;
+    expect(stuck).toMatchObject({ dropped: 0, failed: 0, sink: { dropped: 12345, last_error: "the sink's own error" } });
+    expect(stuck).not.toHaveProperty('last_error');
+    expect(stuck.unflushed).toBe(stuck.sink.unflushed);
+  });
+});

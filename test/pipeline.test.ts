@@ -201,6 +201,19 @@ describe('pipeline', () => {
     expect(runner.stats()).toMatchObject({ written: 1, failed: 1, retries: 2, dropped: 0, last_error: 'message too large' });
   });
 
+  it('clears last_error once a write succeeds again', async () => {
+    const sink = new RecordingSink();
+    sink.failures = [new SinkError('broker away', true)];
+    const runner = new SinkRunner(plan({}), sink, logger);
+    const p = pipelineOf(runner);
+    p.start();
+    p.emit('a', 'state', {});
+    await new Promise((r) => setTimeout(r, 100));
+    await p.stop(Date.now() + 1000);
+    expect(runner.stats()).toMatchObject({ written: 1, retries: 1 });
+    expect(runner.stats()).not.toHaveProperty('last_error');
+  });
+
   it('bounds a slow sink queue by its policy without holding back another sink', async () => {
     let release!: () => void;
     const slow = new RecordingSink();

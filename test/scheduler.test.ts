@@ -68,4 +68,14 @@ describe('collector runner', () => {
     expect(bad.stats).toMatchObject({ runs: 1, failures: 1, last_error: 'boom' });
     expect(good.stats).toMatchObject({ runs: 1, failures: 0, events: 2, malformed: 3 });
   });
+
+  it('clears last_error after a run that succeeds', async () => {
+    let n = 0;
+    const runner = new CollectorRunner(plan(), { collect: async () => { if (++n === 1) throw new Error('first fails'); } }, outlet, logger, Date.now);
+    await runner.runNow();
+    expect(runner.stats.last_error).toBe('first fails');
+    await runner.runNow();
+    expect(runner.stats).toMatchObject({ runs: 2, failures: 1 });
+    expect(runner.stats).not.toHaveProperty('last_error');
+  });
 });

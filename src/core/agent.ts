@@ -10,9 +10,10 @@ import type { EventStamper } from './envelope.js';
 import { ConfigError, messageOf, type ConfigProblem } from './errors.js';
 import { identityFor } from './identity.js';
 import { procFsFor } from './netns.js';
-import { Pipeline, SinkRunner } from './pipeline.js';
+import { InstanceCounters } from './instance-counters.js';
+import { newSinkCounters, Pipeline, SinkRunner } from './pipeline.js';
 import type { Collector, Constructor, PluginInstance, Sink } from './plugin.js';
-import { CollectorRunner, Scheduler } from './scheduler.js';
+import { CollectorRunner, newCollectorCounters, Scheduler } from './scheduler.js';
 import { every, sleep, type Timer } from './timers.js';
 import { TOKENS } from './tokens.js';
 import { parseDuration } from './units.js';
@@ -21,6 +22,8 @@ import { parseDuration } from './units.js';
 const MIN_COLLECTOR_CLOSE_MS = 100;
 
 export interface AgentDeps {
+  /** Counters per instance for the whole process: a reload goes on counting. */
+  readonly counters: InstanceCounters;
   readonly logger: Logger;
   readonly stamper: EventStamper;
   readonly ephemeralId: string;
@@ -31,16 +34,13 @@ export class Agent {
   private scheduler: Scheduler | null = null;
   private statsTimer: Timer | null = null;
   private stopped: Promise<void> | null = null;
-  private readonly startedAt: number;
 
   private constructor(
     readonly plan: AgentPlan,
     private readonly deps: AgentDeps,
     private readonly pipeline: Pipeline,
     readonly collectors: readonly CollectorRunner[],
-  ) {
-    this.startedAt = deps.now();
-  }
+  ) {}
 
   /** Instantiates every configured plugin, each in its own child container. */
   static async build(plan: AgentPlan, root: DependencyContainer, deps: AgentDeps): Promise<Agent> {
@@ -66,14 +66,21 @@ export class Agent {
     const sinkInstances = await Promise.all(plan.sinks.map((p) => build<Sink>(p, 'sink')));
     const collectorInstances = await Promise.all(plan.collectors.map((p) => build<Collector>(p, 'collector')));
     if (problems.length > 0) throw new ConfigError(problems);
-    const sinks = plan.sinks.map((p, i) => new SinkRunner(p, sinkInstances[i]!, deps.logger));
+    const { counters } = deps;
+    const sinks = plan.sinks.map(
+      (p, i) => new SinkRunner(p, sinkInstances[i]!, deps.logger, counters.of('sink', p.manifest.type, p.id, newSinkCounters)),
+    );
     const pipeline = new Pipeline(deps.stamper, sinks, deps.now, deps.logger);
-    const collectors = plan.collectors.map((p, i) => new CollectorRunner(p, collectorInstances[i]!, pipeline, deps.logger, deps.now));
+    const collectors = plan.collectors.map(
+      (p, i) => new CollectorRunner(p, collectorInstances[i]!, pipeline, deps.logger, deps.now, counters.of('collector', p.manifest.type, p.id, newCollectorCounters)),
+    );
     return new Agent(plan, deps, pipeline, collectors);
   }
 
   /** Starts sinks, runs every collector now and then on schedule, and emits agent.stats periodically. */
   async start(): Promise<void> {
+    // Instances this config no longer has stop counting.
+    this.deps.counters.retainOnly(new Set<object>([...this.collectors.map((c) => c.counters), ...this.pipeline.sinks.map((s) => s.counters)]));
     this.deps.stamper.setIdentity(identityFor(this.plan.agent, this.deps.ephemeralId, this.deps.logger));
     this.pipeline.start();
     this.scheduler = new Scheduler(this.collectors);
@@ -133,7 +140,7 @@ export class Agent {
   statsFields(): Record<string, unknown> {
     return {
       netagent: {
-        uptime_s: Math.round((this.deps.now() - this.startedAt) / 1000),
+        uptime_s: Math.round((this.deps.now() - this.deps.counters.startedAt) / 1000),
         collectors: Object.fromEntries(this.collectors.map((c) => [c.id, { type: c.plan.manifest.type, ...c.stats }])),
         sinks: Object.fromEntries(this.pipeline.sinks.map((s) => [s.id, { type: s.plan.manifest.type, ...s.stats() }])),
       },

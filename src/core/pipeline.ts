@@ -11,16 +11,31 @@ import { globMatcher } from './glob.js';
 import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
 import { after, sleep } from './timers.js';
 
-export interface SinkStats {
+/** The names of SinkStats that are the pipeline's. */
+const PIPELINE_STATS: ReadonlySet<string> = new Set(['written', 'max_queued', 'failed', 'dropped', 'retries', 'last_error', 'queued', 'open', 'sink']);
+
+/** A sink's counters kept by the pipeline; they survive a reload (InstanceCounters). */
+export interface SinkCounters {
   written: number;
   /** The deepest the queue has been since start. */
   max_queued: number;
   failed: number;
   dropped: number;
   retries: number;
+  /** The error of the last failed open() or write(); cleared by the next success. */
+  last_error?: string;
+}
+
+export function newSinkCounters(): SinkCounters {
+  return { written: 0, max_queued: 0, failed: 0, dropped: 0, retries: 0 };
+}
+
+export interface SinkStats extends SinkCounters {
   queued: number;
   open: boolean;
-  last_error?: string;
+  /** What the sink itself reports (Sink.stats()), its names its own. */
+  sink: Record<string, unknown>;
+  /** The sink's own names, also at the top for dashboards made before `sink`, where they collide with none of the pipeline's. */
   [extra: string]: unknown;
 }
 
@@ -64,8 +79,8 @@ export class SinkRunner {
   private worker: Promise<void> | null = null;
   /** Aborted at the shutdown deadline: stop retrying, stop waiting. */
   private readonly deadline = new AbortController();
-  private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0, max_queued: 0 };
-  private lastError: string | undefined;
+  /** When a full queue last logged its drops, and the events dropped since. */
+  private lastFullLog: { at: number; since: number } | null = null;
   /** The last dropped-batch error logged, and batches dropped for it since (a closed stdout fails every batch). */
   private lastDropLog: { message: string; at: number; since: number } | null = null;
   private roomWaiters: (() => void)[] = [];
@@ -78,6 +93,8 @@ export class SinkRunner {
     readonly plan: SinkPlan,
     private readonly sink: Sink,
     private readonly logger: Logger,
+    /** Where this instance counts: its predecessor's counters after a reload (InstanceCounters). */
+    readonly counters: SinkCounters = newSinkCounters(),
   ) {
     this.accepts = globMatcher(plan.datasets);
   }
@@ -98,6 +115,7 @@ export class SinkRunner {
   enqueue(event: StampedEvent): void {
     if (this.full) {
       this.counters.dropped++;
+      this.logQueueFull();
       if (this.plan.queue.when_full === 'drop_newest') return;
       this.queue[this.head++]!.release();
       this.compact();
@@ -159,14 +177,25 @@ export class SinkRunner {
   }
 
   stats(): SinkStats {
-    const extra = this.sinkStats();
-    return {
-      ...this.counters,
-      queued: this.depth,
-      open: this.opened,
-      ...(this.lastError !== undefined ? { last_error: this.lastError } : {}),
-      ...extra,
-    };
+    const own = this.sinkStats();
+    // The pipeline's names are its own: a sink's own `dropped` or `last_error` is only under `sink`.
+    const top = Object.fromEntries(Object.entries(own).filter(([name]) => !PIPELINE_STATS.has(name)));
+    return { ...top, ...this.counters, queued: this.depth, open: this.opened, sink: own };
+  }
+
+  /** Logs a full queue's drops: the first at once, then at most once a minute with the count since. */
+  private logQueueFull(): void {
+    const now = Date.now();
+    if (this.lastFullLog && now - this.lastFullLog.at < REPEATED_ERROR_LOG_MS) {
+      this.lastFullLog.since++;
+      return;
+    }
+    const since = this.lastFullLog ? this.lastFullLog.since + 1 : 1;
+    this.logger.warn(
+      { sink: this.id, when_full: this.plan.queue.when_full, max_events: this.plan.queue.max_events, dropped: since, dropped_total: this.counters.dropped },
+      'sink queue full: events dropped (the sink is slower than the collectors, or failing)',
+    );
+    this.lastFullLog = { at: now, since: 0 };
   }
 
   /** The sink's own stats; a stats() that throws is no reason to lose agent.stats. */
@@ -254,8 +283,8 @@ export class SinkRunner {
     let backoff = this.plan.retry.initialMs;
     const retryAfterFailure = async (what: string, err: unknown) => {
       this.counters.retries++;
-      this.lastError = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ sink: this.id, err: this.lastError, retry_in_ms: backoff }, `${what} failed; will retry`);
+      this.counters.last_error = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ sink: this.id, err: this.counters.last_error, retry_in_ms: backoff }, `${what} failed; will retry`);
       await sleep(backoff * (0.5 + Math.random() / 2), this.deadline.signal);
       backoff = Math.min(backoff * 2, this.plan.retry.maxMs);
     };
@@ -264,6 +293,7 @@ export class SinkRunner {
         try {
           await this.sink.open?.();
           this.opened = true;
+          delete this.counters.last_error;
           backoff = this.plan.retry.initialMs;
         } catch (err) {
           if (this.closing && this.depth === 0) return;
@@ -284,12 +314,13 @@ export class SinkRunner {
         try {
           await this.sink.write(batch);
           this.counters.written += batch.length;
+          delete this.counters.last_error;
           backoff = this.plan.retry.initialMs;
           settled = true;
         } catch (err) {
           if (err instanceof SinkError && !err.retriable) {
             this.counters.failed += batch.length;
-            this.lastError = err.message;
+            this.counters.last_error = err.message;
             this.logDroppedBatch(err.message, batch.length);
             settled = true;
           } else await retryAfterFailure('write', err);

@@ -59,11 +59,16 @@ class Run {
   }
 }
 
+/** A collector's counters: CollectorStats but the gauge of hung runs, which belong to one instance. */
+export type CollectorCounters = Omit<CollectorStats, 'hung_runs'>;
+
+export function newCollectorCounters(): CollectorCounters {
+  return { runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, invalid_events: 0, late_events: 0, last_duration_ms: 0, max_duration_ms: 0 };
+}
+
 export class CollectorRunner {
-  readonly stats: CollectorStats = {
-    runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, invalid_events: 0, late_events: 0, hung_runs: 0,
-    last_duration_ms: 0, max_duration_ms: 0,
-  };
+  /** Abandoned runs of this instance whose collect() has not settled yet. */
+  private hungRuns = 0;
   /** The run in progress (not an abandoned one): settles when it ends or is abandoned. */
   private running: Promise<void> | null = null;
   private current: Run | null = null;
@@ -79,22 +84,28 @@ export class CollectorRunner {
     private readonly outlet: EventOutlet,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Where this instance counts: its predecessor's counters after a reload (InstanceCounters). */
+    readonly counters: CollectorCounters = newCollectorCounters(),
   ) {}
 
   get id(): string {
     return this.plan.id;
   }
 
+  get stats(): CollectorStats {
+    return { ...this.counters, hung_runs: this.hungRuns };
+  }
+
   /** A scheduled tick: runs unless the previous run is still going (or too many hang). */
   tick(delayMs = 0): void {
     if (this.running) {
-      this.stats.skips++;
+      this.counters.skips++;
       this.logger.warn({ collector: this.id }, 'previous run still in progress; tick skipped');
       return;
     }
-    if (this.stats.hung_runs >= MAX_HUNG_RUNS) {
-      this.stats.skips++;
-      this.logger.error({ collector: this.id, hung_runs: this.stats.hung_runs }, 'abandoned runs of this collector never returned; tick skipped');
+    if (this.hungRuns >= MAX_HUNG_RUNS) {
+      this.counters.skips++;
+      this.logger.error({ collector: this.id, hung_runs: this.hungRuns }, 'abandoned runs of this collector never returned; tick skipped');
       return;
     }
     this.running = this.runAfter(delayMs).finally(() => (this.running = null));
@@ -130,19 +141,19 @@ export class CollectorRunner {
     this.current = run;
     const startedAt = this.now();
     const timer = after(this.plan.timeoutMs, () => {
-      this.stats.timeouts++;
+      this.counters.timeouts++;
       this.logger.error({ collector: this.id, timeout_ms: this.plan.timeoutMs }, 'run timed out; abandoned (its later events are dropped)');
       run.abandon(new Error(`timed out after ${this.plan.timeoutMs} ms`));
     });
     const ctx: CollectContext = {
       emit: (dataset, kind, fields) => {
         if (run.closed) {
-          this.stats.late_events++;
+          this.counters.late_events++;
           return true;
         }
         try {
           const room = this.outlet.emit(dataset, kind, fields);
-          this.stats.events++;
+          this.counters.events++;
           return room;
         } catch (err) {
           this.recordInvalid(err);
@@ -156,7 +167,7 @@ export class CollectorRunner {
       signal: run.abort.signal,
       startedAt,
     };
-    this.stats.runs++;
+    this.counters.runs++;
     let collecting: Promise<void>;
     try {
       collecting = Promise.resolve(this.collector.collect(ctx));
@@ -174,26 +185,27 @@ export class CollectorRunner {
     try {
       await Promise.race([outcome, run.abandoned]);
       if (run.abort.signal.aborted) throw run.abort.signal.reason;
+      delete this.counters.last_error;
     } catch (err) {
-      this.stats.failures++;
-      this.stats.last_error = err instanceof Error ? err.message : String(err);
+      this.counters.failures++;
+      this.counters.last_error = err instanceof Error ? err.message : String(err);
       if (!run.closed) this.logger.error({ collector: this.id, err }, 'collection failed');
     } finally {
       timer.cancel();
       run.closed = true;
       this.current = null;
       const duration = this.now() - startedAt;
-      this.stats.last_duration_ms = duration;
-      this.stats.max_duration_ms = Math.max(this.stats.max_duration_ms, duration);
+      this.counters.last_duration_ms = duration;
+      this.counters.max_duration_ms = Math.max(this.counters.max_duration_ms, duration);
     }
     if (!settled) this.watchHung(outcome);
   }
 
   /** Counts an abandoned run until its collect() settles at last (if ever). */
   private watchHung(outcome: Promise<unknown>): void {
-    this.stats.hung_runs++;
+    this.hungRuns++;
     const done = (err?: unknown) => {
-      this.stats.hung_runs--;
+      this.hungRuns--;
       this.logger.debug({ collector: this.id, err }, 'an abandoned run returned at last');
     };
     outcome.then(() => done(), done);
@@ -201,7 +213,7 @@ export class CollectorRunner {
 
   /** Counts a refused emit; logs the first, then at most one line every few minutes with the count since. */
   private recordInvalid(err: unknown): void {
-    this.stats.invalid_events++;
+    this.counters.invalid_events++;
     this.invalidSinceLog++;
     const now = this.now();
     if (now - this.invalidLoggedAt < MALFORMED_LOG_INTERVAL_MS) return;
@@ -211,7 +223,7 @@ export class CollectorRunner {
   }
 
   private recordMalformed(source: string, count: number, example: string): void {
-    this.stats.malformed += count;
+    this.counters.malformed += count;
     const last = this.malformedLoggedAt.get(source) ?? -Infinity;
     const now = this.now();
     if (now - last >= MALFORMED_LOG_INTERVAL_MS) {
