@@ -2,7 +2,7 @@
  * Issue 16, "no fault wedges the agent": each case reproduced with the real CLI, real processes
  * and real signals, against the rules docs/architecture.md states.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exited, FIXTURE_PLUGINS, netagent, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
@@ -339,5 +339,40 @@ describe('smaller faults', () => {
     expect(stuck).toMatchObject({ dropped: 0, failed: 0, sink: { dropped: 12345, last_error: "the sink's own error" } });
     expect(stuck).not.toHaveProperty('last_error');
     expect(stuck.unflushed).toBe(stuck.sink.unflushed);
+  });
+});
+
+describe('security', () => {
+  it('the state directory and agent.id it creates are private to the agent user', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/state/deeper}\n${plugins}collectors: [{type: burst, options: {count: 1}}]\nsinks: [{type: stdout}]\n`);
+    expect(netagent(['once', '-c', file]).status).toBe(0);
+    expect(statSync(join(dir, 'state')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'state', 'deeper')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'state', 'deeper', 'agent-id')).mode & 0o777).toBe(0o600);
+  });
+
+  it("an exec command sees none of the agent's environment: no secret reaches an event", () => {
+    const dir = tempDir();
+    const file = writeConfig(
+      dir,
+      `agent: {state_dir: ${dir}/s}\ncollectors:\n  - type: exec\n    options: {command: [${process.execPath}, -e, "console.log(JSON.stringify({env: process.env}))"], dataset: probe.env}\nsinks: [{type: stdout}]\n`,
+    );
+    const r = netagent(['once', '-c', file], { env: { KAFKA_PASSWORD: 'hunter2-in-the-agent-env' } });
+    expect(r.status).toBe(0);
+    const [event] = jsonLines(r.stdout);
+    expect(Object.keys(event!.env).sort()).toEqual(['NETAGENT_INSTANCE', 'NETAGENT_PROC_ROOT', 'PATH']);
+    expect(r.stdout + r.stderr).not.toContain('hunter2');
+  });
+
+  it('validate refuses a file sink path that is a symbolic link to a file', () => {
+    const dir = tempDir();
+    writeConfig(dir, 'precious\n', 'victim.conf');
+    symlinkSync(join(dir, 'victim.conf'), join(dir, 'events.ndjson'));
+    const yaml = `sinks:\n  - {type: file, options: {path: ${dir}/events.ndjson}}\n`;
+    const file = writeConfig(dir, yaml);
+    const r = netagent(['validate', '-c', file]);
+    expect(r.stderr.trim()).toBe(`${file}${at(yaml, `${dir}/events`)} sinks[0].options.path: ${dir}/events.ndjson is a symbolic link to a regular file; the file sink follows no link to a file (give the real path)`);
+    expect(r.status).toBe(78);
   });
 });

@@ -66,7 +66,7 @@ describe('exec collector', () => {
 
   it('runs argv directly, without a shell', async () => {
     const { collector } = make({
-      command: ['node', '-e', 'console.log(JSON.stringify({argv: process.argv.slice(1)}))', '$HOME', '*', 'a b'],
+      command: [process.execPath, '-e', 'console.log(JSON.stringify({argv: process.argv.slice(1)}))', '$HOME', '*', 'a b'],
       dataset: 'custom.argv',
     });
     const { events } = await collectOnce(collector);
@@ -177,7 +177,7 @@ describe('exec collector', () => {
 
   it('skips lines longer than max_line_size as malformed without holding them', async () => {
     const { collector } = make({
-      command: ['node', '-e', 'console.log(JSON.stringify({big: "x".repeat(300000)})); console.log(JSON.stringify({small: 1}))'],
+      command: [process.execPath, '-e', 'console.log(JSON.stringify({big: "x".repeat(300000)})); console.log(JSON.stringify({small: 1}))'],
       dataset: 'custom.big',
       max_line_size: '64KiB',
     });
@@ -187,7 +187,7 @@ describe('exec collector', () => {
   });
 
   it('waits for drained() when a sink is full, with the command paused meanwhile', async () => {
-    const { collector } = make({ command: ['node', '-e', 'for (let i = 0; i < 20000; i++) console.log(JSON.stringify({i}))'], dataset: 'custom.many' });
+    const { collector } = make({ command: [process.execPath, '-e', 'for (let i = 0; i < 20000; i++) console.log(JSON.stringify({i}))'], dataset: 'custom.many' });
     const seen: number[] = [];
     let waits = 0;
     await collector.collect({
@@ -212,6 +212,25 @@ describe('exec collector', () => {
     });
     const { events } = await collectOnce(collector);
     expect(events[0]!.fields).toEqual({ v: 'hello', cwd: dir, root: '/proc', id: 'exec-test' });
+  });
+
+  it("gives the command only the configured environment and a minimal PATH, none of the agent's own", async () => {
+    process.env.NETAGENT_TEST_KAFKA_PASSWORD = 'hunter2';
+    try {
+      const { collector } = make({
+        command: [process.execPath, '-e', 'console.log(JSON.stringify({env: process.env}))'],
+        dataset: 'custom.env',
+        env: { GIVEN: 'yes' },
+      });
+      const { events } = await collectOnce(collector);
+      expect(events[0]!.fields).toEqual({
+        env: { GIVEN: 'yes', NETAGENT_INSTANCE: 'exec-test', NETAGENT_PROC_ROOT: '/proc', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+      const own = make({ command: ['sh', '-c', 'echo "{\\"path\\":\\"$PATH\\"}"'], dataset: 'custom.env', env: { PATH: '/bin' } });
+      expect((await collectOnce(own.collector)).events[0]!.fields).toEqual({ path: '/bin' });
+    } finally {
+      delete process.env.NETAGENT_TEST_KAFKA_PASSWORD;
+    }
   });
 
   it('parseLine: blank lines are no events', () => {

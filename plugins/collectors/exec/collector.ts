@@ -9,6 +9,9 @@ import { parseDuration, parseSize } from '../../../src/core/units.js';
 import { RESERVED_KEYS, type ExecOptions } from './index.js';
 
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_KEYS);
+
+/** The PATH a command gets unless `env` sets one: the system's directories, as a service has. */
+export const MINIMAL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const EXAMPLE_CHARS = 200;
 
 /** Why a stdout line is not an event, or the event's fields. */
@@ -68,8 +71,10 @@ export class ExecCollector implements Collector {
     const [program, ...args] = this.options.command as [string, ...string[]];
     const child = spawn(program, args, {
       cwd: this.options.cwd,
+      // Only what the config gives: the agent's own environment holds its secrets (the variable
+      // sasl.password_env names), which a command has no business seeing.
       env: {
-        ...process.env,
+        PATH: MINIMAL_PATH,
         NETAGENT_PROC_ROOT: this.agent.proc_root,
         NETAGENT_INSTANCE: this.instance.id,
         ...this.options.env,

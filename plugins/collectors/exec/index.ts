@@ -30,7 +30,9 @@ export const ExecOptions = Type.Object(
     kill_grace: Duration({ default: '2s', description: 'How long a timed-out command may take to exit after SIGTERM before SIGKILL.' }),
     env: Type.Record(Type.String(), Type.String(), {
       default: {},
-      description: "Extra environment variables, added to the agent's own (plus NETAGENT_PROC_ROOT and NETAGENT_INSTANCE).",
+      description:
+        "The command's whole environment, with NETAGENT_PROC_ROOT, NETAGENT_INSTANCE and PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin " +
+        "(unless set here). Nothing of the agent's own environment is passed on.",
     }),
     cwd: Type.Optional(Type.String({ description: "Working directory of the command; default: the agent's." })),
     reserved_keys: Type.Union([Type.Literal('move'), Type.Literal('malformed')], {
