@@ -4,8 +4,19 @@
  */
 import { existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { exited, FIXTURE_PLUGINS, netagent, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exited, FIXTURE_PLUGINS, netagent, startNetagent as startAgent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
+
+/** Agents a test started: one still running after it (a failed assertion) is killed. */
+const started: ReturnType<typeof startAgent>[] = [];
+function startNetagent(args: string[], env?: NodeJS.ProcessEnv): ReturnType<typeof startAgent> {
+  const child = startAgent(args, env);
+  started.push(child);
+  return child;
+}
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 const plugins = `plugins:\n  - path: ${FIXTURE_PLUGINS}/burst.js\n  - path: ${FIXTURE_PLUGINS}/faulty.js\n`;
 
