@@ -1,6 +1,6 @@
 /** The CLI end to end, as users run it: bin/netagent in a child process. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, exited, FIXTURE_PLUGINS, netagent, ROOT, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
@@ -177,11 +177,10 @@ describe('netagent CLI', () => {
   });
 
   it('run: an unwritable file sink is reported and the other sinks carry on', async () => {
-    // A path below a regular file cannot be created even by root (ENOTDIR).
+    // No one, not even root, creates a directory in /sys (EPERM); validate cannot tell, as it can
+    // a path under a regular file.
     const dir = tempDir();
-    const blocker = join(dir, 'not-a-dir');
-    writeConfig(dir, 'x', 'not-a-dir');
-    chmodSync(blocker, 0o444);
+    const blocker = `/sys/netagent-test-${process.pid}`;
     const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 1s}\n${burstPlugin}collectors:\n  - {type: burst, interval: 1s, options: {count: 2}}\nsinks:\n  - {type: stdout}\n  - type: file\n    options: {path: ${blocker}/events.ndjson}\n`);
     const agent = startNetagent(['run', '-c', file]);
     await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.event.dataset === 'agent.stats'), 10_000, 'stats event');

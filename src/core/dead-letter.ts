@@ -27,10 +27,14 @@ export function deadLetterOptions(refusal: string) {
   );
 }
 
+/** Where the sink instance's dead-letter file is: `path`, or `<state_dir>/dead-letter/<instance id>.ndjson`. */
+export function deadLetterPath(o: { path: string }, instance: PluginInstance, agent?: AgentSettings): string {
+  return path.resolve(o.path || path.join(agent ? stateDirOf(agent) : '.state', 'dead-letter', `${instance.id}.ndjson`));
+}
+
 /** The sink instance's dead-letter file as its options name it. */
 export function deadLetterFileFrom(o: { path: string; max_size: string | number }, instance: PluginInstance, agent?: AgentSettings): DeadLetterFile {
-  const base = agent ? stateDirOf(agent) : '.state';
-  return new DeadLetterFile(path.resolve(o.path || path.join(base, 'dead-letter', `${instance.id}.ndjson`)), parseSize(o.max_size)!);
+  return new DeadLetterFile(deadLetterPath(o, instance, agent), parseSize(o.max_size)!);
 }
 
 export interface DeadLetterReason {

@@ -169,6 +169,17 @@ export class StampedEvent implements SinkEvent {
 }
 
 /**
+ * The members of `fields` as JSON text, without the braces. Throws when JSON.stringify does (a
+ * BigInt, a cycle, a getter that throws) or gives no object (an array, a Date, a toJSON returning
+ * a string), whose line would be no JSON object.
+ */
+export function objectMembers(fields: EventFields): string {
+  const json: unknown = JSON.stringify(fields);
+  if (typeof json !== 'string' || json[0] !== '{') throw new TypeError(`fields must be a JSON object, not ${typeof json === 'string' ? json.slice(0, 40) : String(json)}`);
+  return json.slice(1, -1);
+}
+
+/**
  * Stamps events. One per process, so event.sequence runs 1, 2, 3… across all datasets and
  * continues across a config reload.
  */
@@ -219,6 +230,10 @@ export class EventStamper {
       this.lastIso = new Date(nowMs).toISOString();
       this.timestampBytes = Buffer.from(`{"@timestamp":"${this.lastIso}`);
     }
+    // Encoded before the sequence is taken: fields that are no JSON object throw here, leaving no gap.
+    const encoded = fields instanceof EncodedFields;
+    const utf8 = encoded ? fields.utf8 : null;
+    const members = utf8 !== null ? '' : encoded ? fields.members : objectMembers(fields);
     const sequence = ++this.sequence;
     const key = kind === 'state' ? dataset : `${dataset}\u0000m`;
     let head = this.headByDataset.get(key);
@@ -228,9 +243,6 @@ export class EventStamper {
       head = Buffer.from(`","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}",${categorization}"sequence":`);
       this.headByDataset.set(key, head);
     }
-    const encoded = fields instanceof EncodedFields;
-    const utf8 = encoded ? fields.utf8 : null;
-    const members = utf8 !== null ? '' : encoded ? fields.members : JSON.stringify(fields).slice(1, -1);
     // A UTF-16 unit takes at most 3 bytes of UTF-8.
     const membersBytes = utf8 !== null ? utf8.length : members.length * 3;
     const { timestampBytes, common } = this;

@@ -98,6 +98,7 @@ export const elasticsearchSink = defineSink({
   options: elasticsearchOptions,
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   secrets: ['auth.password', 'auth.api_key', 'auth.bearer_token', 'ssl.key_password'],
+  check: (ctx) => import('./check.js').then((m) => m.checkElasticsearchOptions(ctx)),
   async load() {
     return (await import('./sink.js')).ElasticsearchSink;
   },

@@ -37,6 +37,8 @@ import { setupElasticsearch } from './setup.js';
 
 /** Repeated identical errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
+/** How long close() waits for the delivery loop to let go. */
+const RELEASE_MS = 300;
 
 interface Destination {
   readonly name: string;
@@ -134,15 +136,16 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  async close(): Promise<void> {
+  async close(deadline = Infinity): Promise<void> {
     if (!this.client) return;
-    const deadline = Date.now() + this.closeMs;
-    // Closing: retry at once and briskly (the node may just have come back), until the deadline.
+    const until = Math.min(Date.now() + this.closeMs, deadline);
+    // Closing: retry at once and briskly (the node may just have come back), until then.
     this.closing = true;
     this.nap?.abort();
-    while (this.loop && this.spool.depth > 0 && Date.now() < deadline) await sleep(20);
+    while (this.loop && this.spool.depth > 0 && Date.now() < until) await sleep(20);
+    // Then let go within the pipeline's grace: a request in flight is aborted, its batch stays spooled.
     this.stop.abort();
-    if (this.loop) await Promise.race([this.loop, sleep(2_000)]);
+    if (this.loop) await Promise.race([this.loop, sleep(RELEASE_MS)]);
     const left = this.spool.depth;
     await this.spool.close();
     await this.deadLetters.close();

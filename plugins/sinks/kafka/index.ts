@@ -16,10 +16,10 @@ const strict = { additionalProperties: false } as const;
 
 export const kafkaOptions = Type.Object(
   {
-    brokers: Type.Array(Type.String({ minLength: 1 }), {
+    brokers: Type.Array(Type.String({ pattern: '^\\S+:[0-9]+$', errorMessage: 'expected host:port, e.g. "127.0.0.1:9092"' }), {
       minItems: 1,
       default: ['127.0.0.1:9092'],
-      description: 'Bootstrap brokers, host:port.',
+      description: 'Bootstrap brokers, host:port (the port is required).',
     }),
     client_id: Type.String({ default: 'netagent', description: 'Kafka client id (broker logs, quotas).' }),
     topic: Type.String({
@@ -113,6 +113,7 @@ export const kafkaSink = defineSink({
   options: kafkaOptions,
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   secrets: ['sasl.password', 'ssl.key_password'],
+  check: (ctx) => import('./check.js').then((m) => m.checkKafkaOptions(ctx)),
   async load() {
     return (await import('./sink.js')).KafkaSink;
   },

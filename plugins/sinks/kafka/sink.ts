@@ -48,6 +48,8 @@ interface Settings {
 
 /** Repeated identical errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
+/** How long close() waits, each, for the delivery loop and the connections to let go. */
+const RELEASE_MS = 300;
 
 @injectable()
 export class KafkaSink implements Sink {
@@ -188,25 +190,24 @@ export class KafkaSink implements Sink {
     }
   }
 
-  async close(): Promise<void> {
+  async close(deadline = Infinity): Promise<void> {
     if (!this.spool) return;
-    const deadline = Date.now() + this.s.closeMs;
-    // Closing: retry at once and briskly (the broker may just have come back), until the deadline.
+    const until = Math.min(Date.now() + this.s.closeMs, deadline);
+    // Closing: retry at once and briskly (the broker may just have come back), until then.
     this.closing = true;
     this.nap?.abort();
-    while (this.loop && this.spool.depth > 0 && Date.now() < deadline) {
+    while (this.loop && this.spool.depth > 0 && Date.now() < until) {
       await sleep(20);
     }
+    // Then let go within the pipeline's grace: a request still in flight is given back to the spool.
     this.stop.abort();
-    const left = () => Math.max(0, deadline - Date.now());
-    if (this.loop) await Promise.race([this.loop, sleep(left() + 1_000)]);
-    await this.disconnect();
-    if (this.loop) await Promise.race([this.loop, sleep(2_000)]);
-    const left_ = this.spool.depth;
+    if (this.loop) await Promise.race([this.loop, sleep(RELEASE_MS)]);
+    await Promise.race([this.disconnect(), sleep(RELEASE_MS)]);
+    const left = this.spool.depth;
     await this.spool.close();
     await this.deadLetters.close();
-    if (left_ > 0) {
-      this.log.warn({ spooled: left_, dir: this.dir }, 'kafka: undelivered events left in the spool for the next start');
+    if (left > 0) {
+      this.log.warn({ spooled: left, dir: this.dir }, 'kafka: undelivered events left in the spool for the next start');
     }
   }
 
