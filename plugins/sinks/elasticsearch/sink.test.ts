@@ -70,9 +70,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await osRequest('DELETE', '/_index_template/netagent-sink-test');
-  await deleteMatching('*-netagent.*-t*');
+  await deleteMatching('*-netagent.*-t*'); // first: a template in use cannot go
   await deleteMatching('netagent-test-*');
+  await osOk('DELETE', '/_index_template/netagent-sink-test');
 });
 
 describe('elasticsearch sink', () => {

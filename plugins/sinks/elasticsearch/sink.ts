@@ -16,8 +16,8 @@ import { deadLetterFileFrom, type DeadLetter, type DeadLetterFile } from '../../
 import { SinkError } from '../../../src/core/errors.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { backoff, backoffFrom, sleep, type Backoff } from '../../../src/core/retry.js';
-import { spoolDir, spoolFrom } from '../../../src/core/spool/options.js';
-import { SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
+import { spoolDir } from '../../../src/core/spool/options.js';
+import { spoolFrom, SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
 import { compileTemplate, type Template } from '../../../src/core/template.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseDuration, parseSize } from '../../../src/core/units.js';

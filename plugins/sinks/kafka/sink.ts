@@ -26,8 +26,8 @@ import { TOKENS } from '../../../src/core/tokens.js';
 import { loadCompressor, type CompressionName } from './codecs.js';
 import { kafkaOptions, type KafkaSinkOptions } from './index.js';
 import { BatchProducer } from './producer.js';
-import { spoolDir, spoolFrom } from '../../../src/core/spool/options.js';
-import { SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
+import { spoolDir } from '../../../src/core/spool/options.js';
+import { spoolFrom, SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
 import { compileTemplate, type Template } from '../../../src/core/template.js';
 import { sanitizeTopic } from './topic.js';
 import { parseDuration as coreDuration, parseSize as coreSize } from '../../../src/core/units.js';
@@ -303,8 +303,9 @@ export class KafkaSink implements Sink {
           continue;
         }
         inflight.shift();
-        await this.spool.ack();
+        // Counted first: Kafka has them, and queue_depth drops inside ack().
         this.delivered += head.delivers;
+        await this.spool.ack();
         if (this.failures > 0) {
           this.log.info({ delivered: this.delivered }, 'kafka: delivering again');
           this.failures = 0;

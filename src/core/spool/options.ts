@@ -1,6 +1,7 @@
 /**
  * The one option schema of a sink's disk spool (`options.spool` of kafka and elasticsearch), and
- * the spool it configures; and the options every sink that delivers from a spool shares. A sink keeps its spool in `spool.path`, or by default in
+ * the options every sink that delivers from a spool shares. Manifests import this file: it loads
+ * nothing of the spool itself (spoolFrom() in spool.ts builds one). A sink keeps its spool in `spool.path`, or by default in
  * `<agent.state_dir>/spool/<type>-<instance id>`.
  */
 import * as path from 'node:path';
@@ -11,8 +12,6 @@ import { deadLetterOptions } from '../dead-letter.js';
 import { stateDirOf } from '../identity.js';
 import type { PluginInstance } from '../plugin.js';
 import { retryOptions } from '../retry.js';
-import { parseDuration, parseSize } from '../units.js';
-import { Spool, type WhenFull } from './spool.js';
 
 export function spoolOptions(destination: string) {
   return Type.Object(
@@ -53,18 +52,6 @@ export type SpoolSettings = Static<ReturnType<typeof spoolOptions>>;
 export function spoolDir(settings: SpoolSettings, instance: PluginInstance, agent?: AgentSettings): string {
   if (settings.path) return path.resolve(settings.path);
   return path.resolve(agent ? stateDirOf(agent) : '.state', 'spool', `${instance.type}-${instance.id}`);
-}
-
-/** The (not yet opened) spool the settings describe. */
-export function spoolFrom(settings: SpoolSettings, dir: string): Spool {
-  return new Spool({
-    dir,
-    maxBytes: parseSize(settings.max_size)!,
-    whenFull: settings.when_full as WhenFull,
-    blockTimeoutMs: parseDuration(settings.block_timeout)!,
-    fsync: settings.fsync as 'batch' | 'interval' | 'never',
-    fsyncIntervalMs: parseDuration(settings.fsync_interval)!,
-  });
 }
 
 /**

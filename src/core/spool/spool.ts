@@ -29,6 +29,8 @@ import * as path from 'node:path';
 import { Cursor, posLE, type Pos } from './cursor.js';
 import { BLOCK_HEADER, blockEnd, decodeFrames, encodeFrames, fit, sealBlock, type SpoolRecord } from './frames.js';
 import { lockSpoolDir } from './lock.js';
+import type { SpoolSettings } from './options.js';
+import { parseDuration, parseSize } from '../units.js';
 
 export type { SpoolRecord } from './frames.js';
 
@@ -744,3 +746,17 @@ export class Spool {
     return path.join(this.opts.dir, `${String(seg).padStart(16, '0')}.seg`);
   }
 }
+
+/** The (not yet opened) spool the settings describe. */
+export function spoolFrom(settings: SpoolSettings, dir: string): Spool {
+  return new Spool({
+    dir,
+    maxBytes: parseSize(settings.max_size)!,
+    whenFull: settings.when_full as WhenFull,
+    blockTimeoutMs: parseDuration(settings.block_timeout)!,
+    fsync: settings.fsync as 'batch' | 'interval' | 'never',
+    fsyncIntervalMs: parseDuration(settings.fsync_interval)!,
+  });
+}
+
+
