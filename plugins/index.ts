@@ -16,6 +16,10 @@ import { execCollector } from './collectors/exec/index.js';
 import { tcpCollector } from './collectors/tcp/index.js';
 import { udpCollector } from './collectors/udp/index.js';
 import { unixCollector } from './collectors/unix/index.js';
+import { softnetCollector } from './collectors/softnet/index.js';
+import { conntrackCollector } from './collectors/conntrack/index.js';
+import { rawCollector } from './collectors/raw/index.js';
+import { udpliteCollector } from './collectors/udplite/index.js';
 
 export const builtinPlugins: readonly PluginManifest[] = [
   stdoutSink,
@@ -30,4 +34,8 @@ export const builtinPlugins: readonly PluginManifest[] = [
   tcpCollector,
   udpCollector,
   unixCollector,
+  softnetCollector,
+  conntrackCollector,
+  rawCollector,
+  udpliteCollector,
 ];

@@ -219,6 +219,12 @@ format_once() {
     || { cat "$KAFKA_RUN_DIR/format.log" >&2; die "formatting failed"; }
 }
 
+broker_ready() {
+  port_open "$KAFKA_PORT" && serves || return 1
+  owns_ports "$KAFKA_PORT" || die "127.0.0.1:$KAFKA_PORT answers, but not from pid $(pid_of_file): $(describe_port_owner "$KAFKA_PORT")"
+  codecs_work || die "the broker serves but fails a compressed produce; it is left running to look at (log: $LOGFILE; then: $0 stop)"
+}
+
 start() {
   need_java
   if pid_alive; then
@@ -238,23 +244,8 @@ start() {
     echo $! >"$PIDFILE"
     say "started pid $! (data $DATA, log $LOGFILE)"
   fi
-  local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    # kill -0, not pid_alive: until nohup has exec'ed java, the child's command line is still this script's.
-    if ! kill -0 "$(pid_of_file)" 2>/dev/null; then
-      tail -n 30 "$KAFKA_RUN_DIR/stdout.log" "$LOGFILE" >&2 2>/dev/null || true
-      die "the broker exited during start"
-    fi
-    if port_open "$KAFKA_PORT" && serves; then
-      owns_ports "$KAFKA_PORT" || die "127.0.0.1:$KAFKA_PORT answers, but not from pid $(pid_of_file): $(describe_port_owner "$KAFKA_PORT")"
-      codecs_work || die "the broker serves but fails a compressed produce; it is left running to look at (log: $LOGFILE; then: $0 stop)"
-      say "ready on 127.0.0.1:$KAFKA_PORT (SASL on :$KAFKA_SASL_PORT, SSL on :$KAFKA_SSL_PORT)"
-      return 0
-    fi
-    sleep 0.5
-  done
-  tail -n 30 "$LOGFILE" >&2 2>/dev/null || true
-  die "not serving after ${KAFKA_START_TIMEOUT}s"
+  wait_until_ready "$KAFKA_START_TIMEOUT" broker_ready "$KAFKA_RUN_DIR/stdout.log" "$LOGFILE"
+  say "ready on 127.0.0.1:$KAFKA_PORT (SASL on :$KAFKA_SASL_PORT, SSL on :$KAFKA_SSL_PORT)"
 }
 
 status() {

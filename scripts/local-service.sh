@@ -57,6 +57,25 @@ foreign_or_stopped() {
   return 1
 }
 
+# After a start: waits until the function named $2 succeeds, as long as the started process lives,
+# $1 seconds at most; the remaining arguments are the logs to show when it does not come up.
+wait_until_ready() {
+  local timeout="$1" ready="$2"
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    # kill -0, not pid_alive: until the launcher has exec'ed, the child's command line is still the script's.
+    if ! kill -0 "$(pid_of_file)" 2>/dev/null; then
+      tail -n 30 "$@" >&2 2>/dev/null || true
+      die "pid $(pid_of_file) exited during start (log: $*)"
+    fi
+    "$ready" && return 0
+    sleep 0.5
+  done
+  tail -n 30 "$@" >&2 2>/dev/null || true
+  die "not serving after ${timeout}s (log: $*)"
+}
+
 stop_service() {
   if ! pid_alive; then say "not running"; rm -f "$PIDFILE"; return 0; fi
   local pid; pid="$(pid_of_file)"

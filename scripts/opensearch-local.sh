@@ -105,6 +105,8 @@ fetch() {
     -Dartifact="$artifact" -DoutputDirectory="$DIST.tmp" >&2 || die "mvn dependency:copy of $artifact failed"
   unzip -q "$DIST.tmp/opensearch-$OPENSEARCH_VERSION.zip" -d "$DIST.tmp" || die "unpacking the distribution failed"
   [[ -d "$DIST.tmp/opensearch-$OPENSEARCH_VERSION/lib" ]] || die "unexpected zip layout in $DIST.tmp"
+  # The zip's config/ is 0640: readable by all, so that any user's run directory can copy it.
+  chmod -R a+rX "$DIST.tmp/opensearch-$OPENSEARCH_VERSION"
   rm -rf "$DIST" && mv "$DIST.tmp/opensearch-$OPENSEARCH_VERSION" "$DIST" && rm -rf "$DIST.tmp"
   touch "$DIST/.complete"
 }
@@ -130,7 +132,8 @@ write_config() {
   if [[ "$(cat "$HOME_DIR/.version" 2>/dev/null)" != "$OPENSEARCH_VERSION" ]]; then
     # A copy, not the cache itself: the cache may sit where the node user cannot read (a checkout under /root).
     rm -rf "$HOME_DIR" "$HOME_DIR.tmp"
-    cp -a "$DIST" "$HOME_DIR.tmp" && chmod -R a+rX "$HOME_DIR.tmp" && mv "$HOME_DIR.tmp" "$HOME_DIR"
+    { cp -a "$DIST" "$HOME_DIR.tmp" && chmod -R a+rX "$HOME_DIR.tmp" && mv "$HOME_DIR.tmp" "$HOME_DIR"; } \
+      || die "copying the distribution from $DIST into $HOME_DIR failed"
     echo "$OPENSEARCH_VERSION" >"$HOME_DIR/.version"
   fi
   mkdir -p "$CONF" "$DATA" "$LOGS" "$RUN/tmp"
@@ -157,6 +160,12 @@ EOF
   as_node test -w "$DATA" || die "$OPENSEARCH_USER cannot write $DATA"
 }
 
+node_ready() {
+  port_open "$OPENSEARCH_PORT" && healthy 2s || return 1
+  owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT" \
+    || die "$URL answers, but not from pid $(pid_of_file): $(describe_port_owner "$OPENSEARCH_PORT")"
+}
+
 start() {
   local began=$SECONDS
   command -v curl >/dev/null 2>&1 || die "curl not found (Debian: apt-get install -y curl)"
@@ -179,22 +188,8 @@ start() {
     echo $! >"$PIDFILE"
     say "started pid $! as $OPENSEARCH_USER (run dir $RUN, log $LOGFILE)"
   fi
-  local deadline=$((SECONDS + OPENSEARCH_START_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    # kill -0, not pid_alive: until the launcher has exec'ed, the child's command line is still this script's.
-    if ! kill -0 "$(pid_of_file)" 2>/dev/null; then
-      tail -n 30 "$LOGS/stdout.log" >&2 2>/dev/null || true
-      die "the node exited during start (log: $LOGS/stdout.log)"
-    fi
-    if port_open "$OPENSEARCH_PORT" && healthy 2s; then
-      owns_ports "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT" || die "$URL answers, but not from pid $(pid_of_file): $(describe_port_owner "$OPENSEARCH_PORT")"
-      say "ready on $URL (transport :$OPENSEARCH_TRANSPORT_PORT, cluster $CLUSTER) after $((SECONDS - began))s"
-      return 0
-    fi
-    sleep 0.5
-  done
-  tail -n 30 "$LOGFILE" >&2 2>/dev/null || true
-  die "not serving after ${OPENSEARCH_START_TIMEOUT}s (log: $LOGFILE)"
+  wait_until_ready "$OPENSEARCH_START_TIMEOUT" node_ready "$LOGS/stdout.log" "$LOGFILE"
+  say "ready on $URL (transport :$OPENSEARCH_TRANSPORT_PORT, cluster $CLUSTER) after $((SECONDS - began))s"
 }
 
 status() {

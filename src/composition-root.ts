@@ -11,6 +11,7 @@ import { builtinPlugins } from '../plugins/index.js';
 import { Agent } from './core/agent.js';
 import { loadAgentPlan } from './core/config/load.js';
 import { EventStamper } from './core/envelope.js';
+import { InstanceCounters } from './core/instance-counters.js';
 import { newUuid } from './core/identity.js';
 import { AGENT_VERSION } from './core/package-root.js';
 import type { PluginManifest } from './core/plugin.js';
@@ -39,6 +40,7 @@ export function createRootContainer(options: RootOptions = {}): DependencyContai
     useValue: new EventStamper({ hostName: hostname(), agentVersion: AGENT_VERSION, agentId: '', ephemeralId, labels: {} }),
   });
   root.register(TOKENS.EphemeralId, { useValue: ephemeralId });
+  root.register(InstanceCounters, { useValue: new InstanceCounters(options.now ?? Date.now) });
   for (const manifest of options.manifests ?? builtinPlugins) root.register(TOKENS.PluginManifest, { useValue: manifest });
   return root;
 }
@@ -63,6 +65,7 @@ export async function buildAgent(
   return Agent.build(plan, root, {
     logger: root.resolve<Logger>(TOKENS.Logger),
     stamper: root.resolve(EventStamper),
+    counters: root.resolve(InstanceCounters),
     ephemeralId: root.resolve<string>(TOKENS.EphemeralId),
     now: root.resolve<() => number>(TOKENS.Clock),
   });

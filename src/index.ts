@@ -9,7 +9,7 @@ import type { Constructor } from './core/plugin.js';
 
 export { Type, type Static, type TObject } from '@sinclair/typebox';
 export { inject, injectable };
-export { Duration, Size, StringEnum } from './core/config/types.js';
+export { Duration, PositiveDuration, Size, StringEnum } from './core/config/types.js';
 export { SinkError } from './core/errors.js';
 export { globMatcher, includeExclude } from './core/glob.js';
 export { JsonBytes } from './core/json-bytes.js';
@@ -27,6 +27,7 @@ export {
   type EventFields,
   type EventKind,
   type PluginInstance,
+  type OptionsCheck,
   type PluginManifest,
   type Sink,
   type SinkEvent,

@@ -1,6 +1,6 @@
 /** The CLI end to end, as users run it: bin/netagent in a child process. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, exited, FIXTURE_PLUGINS, netagent, ROOT, startNetagent, tempDir, waitFor, writeConfig } from './helpers/cli.js';
@@ -177,11 +177,10 @@ describe('netagent CLI', () => {
   });
 
   it('run: an unwritable file sink is reported and the other sinks carry on', async () => {
-    // A path below a regular file cannot be created even by root (ENOTDIR).
+    // No one, not even root, creates a directory in /sys (EPERM); validate cannot tell, as it can
+    // a path under a regular file.
     const dir = tempDir();
-    const blocker = join(dir, 'not-a-dir');
-    writeConfig(dir, 'x', 'not-a-dir');
-    chmodSync(blocker, 0o444);
+    const blocker = `/sys/netagent-test-${process.pid}`;
     const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 1s}\n${burstPlugin}collectors:\n  - {type: burst, interval: 1s, options: {count: 2}}\nsinks:\n  - {type: stdout}\n  - type: file\n    options: {path: ${blocker}/events.ndjson}\n`);
     const agent = startNetagent(['run', '-c', file]);
     await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.event.dataset === 'agent.stats'), 10_000, 'stats event');
@@ -192,6 +191,18 @@ describe('netagent CLI', () => {
     expect(stats.netagent.sinks.file.open).toBe(false);
     expect(stats.netagent.sinks.file.last_error).toContain('cannot open for appending');
     expect(stats.netagent.sinks.stdout.written).toBeGreaterThan(0);
+  });
+
+  it("run: a collector's own stats() join its agent.stats entry (tcp: tables_skipped)", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, `agent: {state_dir: ${dir}/s, stats_interval: 1s}\ncollectors:\n  - {type: tcp, interval: 1s, options: {mode: summary}}\nsinks: [{type: stdout, datasets: [agent.stats]}]\n`);
+    const agent = startNetagent(['run', '-c', file]);
+    await waitFor(() => jsonLines(agent.output.stdout).some((e) => e.netagent?.collectors.tcp.runs > 0), 10_000, 'stats after a tcp run');
+    agent.kill('SIGTERM');
+    expect((await exited(agent)).code).toBe(0);
+    const tcp = jsonLines(agent.output.stdout).filter((e) => e.netagent.collectors.tcp.runs > 0)[0]!.netagent.collectors.tcp;
+    expect(tcp).toMatchObject({ type: 'tcp', failures: 0 });
+    expect(Number.isInteger(tcp.tables_skipped)).toBe(true);
   });
 });
 

@@ -109,6 +109,32 @@ describe('config validation', () => {
     expect(p!.message).toContain('NOT_SET_ANYWHERE is not set');
   });
 
+  it('substitutes like the shell: nested defaults, set-but-empty apart from unset, $${ literal', async () => {
+    const yaml = `agent:\n  name: "\${A:-\${B:-fallback}}"\n  tags:\n    empty: "\${EMPTY}"\n    colon_dash: "\${EMPTY:-x}"\n    dash: "\${EMPTY-x}"\n    unset_dash: "\${UNSET-y}"\n    literal: "$\${NOT_A_VAR}"\n    joined: \${B}-\${C}\n# \${IN_A_COMMENT} \${UNCLOSED\nsinks: [{type: stdout}]\n`;
+    const plan = await planFromText('env.yaml', yaml, root, { B: 'bee', C: 'sea', EMPTY: '' });
+    expect(plan.agent.name).toBe('bee');
+    expect(plan.agent.tags).toEqual({ empty: '', colon_dash: 'x', dash: '', unset_dash: 'y', literal: '\${NOT_A_VAR}', joined: 'bee-sea' });
+    expect((await planFromText('env.yaml', yaml, root, { A: 'ay', B: 'bee', C: 'sea', EMPTY: '' })).agent.name).toBe('ay');
+  });
+
+  it('a variable cannot inject YAML: its value stays one scalar, typed only when unquoted', async () => {
+    const yaml = `\${burst}agent:\n  name: \${EVIL}\n  tags: {quoted: "\${N}", dc: \${DC}}\ncollectors:\n  - {type: burst, options: {count: \${N}}}\nsinks: [{type: stdout}]\n`.replace('${burst}', burst);
+    const plan = await planFromText('env.yaml', yaml, root, { EVIL: 'x\nsinks: []\ncollectors: []', N: '3', DC: 'fra1 # not a comment' });
+    expect(plan.agent.name).toBe('x\nsinks: []\ncollectors: []');
+    expect(plan.agent.tags).toEqual({ quoted: '3', dc: 'fra1 # not a comment' });
+    expect(plan.collectors[0]!.options.count).toBe(3);
+    expect(plan.sinks).toHaveLength(1);
+    // A list in a variable is text, so a wrong type is reported rather than let through.
+    const [p] = await problemsOf(yaml, { EVIL: '[a, b]', N: '[1, 2]', DC: 'x' });
+    expect(p).toMatchObject({ path: 'collectors[0].options.count', message: 'expected integer, got "[1, 2]"' });
+  });
+
+  it('keeps the columns of a line after a substitution', async () => {
+    const yaml = `agent: {name: "\${LONG_VARIABLE_NAME}", proc_rot: /proc}\nsinks: [{type: stdout}]\n`;
+    const [p] = await problemsOf(yaml, { LONG_VARIABLE_NAME: 'x' });
+    expect(p).toMatchObject({ line: 1, col: yaml.indexOf('proc_rot') + 1, path: 'agent.proc_rot' });
+  });
+
   it('names a plugin entry that is not a plugin', async () => {
     const yaml = `plugins:\n  - path: ${FIXTURE_PLUGINS}/not-a-plugin.js\nsinks: [{type: stdout}]\n`;
     const [p] = await problemsOf(yaml);

@@ -5,9 +5,11 @@
  *   attribution and other namespaces are what is lost, and each is reported once, not per socket
  *   or per cycle;
  * - with them (ambient, as the systemd unit grants them) a non-root agent sees what root sees.
+ * The agent runs from a copy of what the package installs (package.json `files`) in a directory nobody
+ * may enter: a checkout under /root or in a `mktemp -d` directory is closed to that user.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,6 @@ import { nsInode } from '../src/core/netns.js';
 import { NetNamespace, requireNetnsTools } from './helpers/netns.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/netagent');
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 const CAPS = ['--inh-caps=+sys_ptrace,+dac_read_search', '--ambient-caps=+sys_ptrace,+dac_read_search'];
 
@@ -35,6 +36,29 @@ interface Run {
 }
 
 let dir: string;
+let bin: string;
+
+/**
+ * Copies the installed file set of the package into `into` (readable by all) and checks that nobody can
+ * start the agent from there, failing at once with the reason rather than letting every test time out.
+ */
+function installForNobody(into: string): string {
+  const files = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+  for (const f of [...files, 'package.json']) cpSync(join(ROOT, f), join(into, f), { recursive: true });
+  const r = spawnSync('sh', ['-c', `chmod -R a+rX "$1" && setpriv ${NOBODY.join(' ')} node "$1/bin/netagent" --version`, 'sh', into], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.status !== 0) {
+    throw new Error(
+      `nobody (uid 65534) cannot run the agent copied to ${into}: ${r.stderr || r.error}
+` +
+        `Every directory above it must be searchable by others: ${tmpdir()} comes from TMPDIR; ` +
+        'set TMPDIR=/tmp (or chmod o+x the directories on the way) and rerun. Is `npm run build` done?',
+    );
+  }
+  return join(into, 'bin/netagent');
+}
 
 function writeConfig(name: string, netns: string, interval = '1s'): string {
   const file = join(dir, `${name}.yaml`);
@@ -54,17 +78,19 @@ function writeConfig(name: string, netns: string, interval = '1s'): string {
 
 /** `netagent run` as nobody for about `ms` (several cycles), then SIGTERM. */
 async function runAsNobody(config: string, caps: boolean, ms = 2500): Promise<Run> {
-  const child: ChildProcess = spawn('setpriv', [...NOBODY, ...(caps ? CAPS : []), 'node', BIN, 'run', '-c', config], {
+  const child: ChildProcess = spawn('setpriv', [...NOBODY, ...(caps ? CAPS : []), 'node', bin, 'run', '-c', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: dir,
   });
+  // Listened for at once: a child that fails at start has exited before the wait below ends.
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise((r) => setTimeout(r, ms));
   child.kill('SIGTERM');
-  const status = await new Promise<number | null>((r) => child.once('exit', r));
+  const status = await exited;
   const events = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
   return { status, events, stderr };
 }
@@ -80,6 +106,7 @@ describe('netagent as a non-root user', () => {
     requireNetnsTools(['ip', 'python3', 'setpriv']);
     dir = mkdtempSync(join(tmpdir(), 'nonroot-'));
     chmodSync(dir, 0o777);
+    bin = installForNobody(join(dir, 'agent'));
     writeFileSync(join(dir, 'listen.py'), LISTEN);
     chmodSync(join(dir, 'listen.py'), 0o644);
     ns = NetNamespace.create('nanonroot');

@@ -1,10 +1,11 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SinkPlan } from '../src/core/config/load.js';
+import { ECS_VERSION } from '../src/core/ecs.js';
 import { EventStamper } from '../src/core/envelope.js';
 import { SinkError } from '../src/core/errors.js';
-import { Pipeline, SinkRunner } from '../src/core/pipeline.js';
-import type { Sink, SinkEvent } from '../src/core/plugin.js';
+import { InvalidEventError, Pipeline, SinkRunner } from '../src/core/pipeline.js';
+import { EncodedFields, type EventFields, type EventKind, type Sink, type SinkEvent } from '../src/core/plugin.js';
 
 const logger = pino({ level: 'silent' });
 const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', ephemeralId: 'e-1', labels: { env: 'test' } };
@@ -12,6 +13,7 @@ const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', epheme
 function plan(over: { id?: string; datasets?: string[]; maxEvents?: number; whenFull?: 'drop_oldest' | 'drop_newest'; batch?: number }): SinkPlan {
   return {
     id: over.id ?? 'sink',
+    path: ['sinks', 0],
     manifest: { type: 'test' } as SinkPlan['manifest'],
     options: {},
     datasets: over.datasets ?? ['*'],
@@ -64,13 +66,14 @@ describe('pipeline', () => {
     const [a, b] = sink.written.map((e) => JSON.parse(e.line));
     expect(a).toEqual({
       '@timestamp': '2026-01-02T03:04:05.678Z',
-      event: { dataset: 'tcp.socket', kind: 'state', sequence: 1 },
+      event: { dataset: 'tcp.socket', kind: 'state', category: ['network'], type: ['connection'], sequence: 1 },
       host: { name: 'h1' },
-      agent: { name: 'netagent', version: '0.0.0', id: 'a-1', ephemeral_id: 'e-1' },
+      agent: { name: 'netagent', type: 'netagent', version: '0.0.0', id: 'a-1', ephemeral_id: 'e-1' },
+      ecs: { version: ECS_VERSION },
       labels: { env: 'test' },
       source: { ip: '127.0.0.1', port: 22 },
     });
-    expect(b.event).toEqual({ dataset: 'snmp.counters', kind: 'metric', sequence: 2 });
+    expect(b.event).toEqual({ dataset: 'snmp.counters', kind: 'metric', category: ['network'], type: ['info'], sequence: 2 });
     expect(sink.written[0]!.field('source.port')).toBe(22);
     expect(sink.written[0]!.field('host.name')).toBe('h1');
     expect(sink.written[0]!.field('labels.env')).toBe('test');
@@ -155,6 +158,25 @@ describe('pipeline', () => {
     expect(JSON.parse(line)).toMatchObject({ event: { sequence: 1 }, host: { name: 'h1' }, x: 1 });
   });
 
+  it('refuses what is no valid event before it takes a sequence number', async () => {
+    const sink = new RecordingSink();
+    const p = pipelineOf(new SinkRunner(plan({}), sink, logger));
+    p.start();
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const refused: [string, string, unknown][] = [
+      ['x.y', 'state', [1]], ['x.y', 'state', new Date(0)], ['x.y', 'state', { toJSON: () => 'text' }], ['x.y', 'state', { n: 1n }],
+      ['x.y', 'state', circular], ['x.y', 'state', { get bad() { throw new Error('getter'); } }], ['x.y', 'state', null],
+      ['', 'state', {}], ['a\nb', 'state', {}], ['X.Y', 'state', {}], ['x.y', 'gauge', {}], ['x.y', 'state', EncodedFields.fromMembers('"a":')],
+    ];
+    for (const [dataset, kind, fields] of refused) {
+      expect(() => p.emit(dataset, kind as EventKind, fields as EventFields), `${dataset} ${String(fields)}`).toThrow(InvalidEventError);
+    }
+    p.emit('x.y', 'state', { toJSON: () => ({ as: 'written' }) });
+    await p.stop(Date.now() + 1000);
+    expect(sink.written.map((e) => [e.sequence, JSON.parse(e.line).as, e.field('as')])).toEqual([[1, 'written', 'written']]);
+  });
+
   it('routes by dataset globs', async () => {
     const tcp = new RecordingSink();
     const all = new RecordingSink();
@@ -179,6 +201,19 @@ describe('pipeline', () => {
     await p.stop(Date.now() + 1000);
     expect(sink.written.map((e) => e.dataset)).toEqual(['a']);
     expect(runner.stats()).toMatchObject({ written: 1, failed: 1, retries: 2, dropped: 0, last_error: 'message too large' });
+  });
+
+  it('clears last_error once a write succeeds again', async () => {
+    const sink = new RecordingSink();
+    sink.failures = [new SinkError('broker away', true)];
+    const runner = new SinkRunner(plan({}), sink, logger);
+    const p = pipelineOf(runner);
+    p.start();
+    p.emit('a', 'state', {});
+    await new Promise((r) => setTimeout(r, 100));
+    await p.stop(Date.now() + 1000);
+    expect(runner.stats()).toMatchObject({ written: 1, retries: 1 });
+    expect(runner.stats()).not.toHaveProperty('last_error');
   });
 
   it('bounds a slow sink queue by its policy without holding back another sink', async () => {

@@ -1,7 +1,7 @@
 /**
  * examples/plugin-package as a user gets it: packed with `npm pack` (its prepack builds it with
  * tsc against the netagent API), installed with `npm install` into a fresh project next to
- * netagent, and loaded by `plugins: [{package: netagent-plugin-softnet}]` in `netagent once`.
+ * netagent, and loaded by `plugins: [{package: netagent-plugin-softnet-example}]` in `netagent once`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -37,8 +37,8 @@ describe('a plugin shipped as an npm package', () => {
     config = join(project, 'netagent.yaml');
     writeFileSync(
       config,
-      `agent:\n  stats_interval: 0s\n  state_dir: ${project}/state\nplugins:\n  - package: netagent-plugin-softnet\n` +
-        `collectors:\n  - type: softnet\n    options: {total: true}\nsinks:\n  - type: stdout\n`,
+      `agent:\n  stats_interval: 0s\n  state_dir: ${project}/state\nplugins:\n  - package: netagent-plugin-softnet-example\n` +
+        `collectors:\n  - type: softnet-example\n    options: {total: true}\nsinks:\n  - type: stdout\n`,
     );
   }, 120_000);
 
@@ -47,7 +47,7 @@ describe('a plugin shipped as an npm package', () => {
   });
 
   it('is installed as a copy (not a link into the repo) with its built output and typings', () => {
-    const installed = join(project, 'node_modules/netagent-plugin-softnet');
+    const installed = join(project, 'node_modules/netagent-plugin-softnet-example');
     for (const f of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/collector.js', 'sample.yaml']) {
       expect(existsSync(join(installed, f)), f).toBe(true);
     }
@@ -75,7 +75,7 @@ describe('a plugin shipped as an npm package', () => {
 
   it('netagent validate and describe see it', () => {
     expect(spawnSync('node', [join(ROOT, 'bin/netagent'), 'validate', '-c', config], { encoding: 'utf8' }).status).toBe(0);
-    const described = spawnSync('node', [join(ROOT, 'bin/netagent'), 'describe', 'softnet', '-c', config], { encoding: 'utf8' });
+    const described = spawnSync('node', [join(ROOT, 'bin/netagent'), 'describe', 'softnet-example', '-c', config], { encoding: 'utf8' });
     expect(described.stdout).toContain('per_cpu');
     expect(described.stdout).toContain('softnet.total');
     // An option the schema does not declare is a config error, as for built-ins.

@@ -8,7 +8,7 @@ const logger = pino({ level: 'silent' });
 const outlet: EventOutlet = { emit: () => true, drained: async () => {} };
 
 function plan(timeoutMs = 1000): CollectorPlan {
-  return { id: 'c1', manifest: { type: 't' } as CollectorPlan['manifest'], options: {}, trigger: { kind: 'interval', ms: 1000 }, timeoutMs, jitterMs: 0 };
+  return { id: 'c1', path: ['collectors', 0], manifest: { type: 't' } as CollectorPlan['manifest'], options: {}, trigger: { kind: 'interval', ms: 1000 }, timeoutMs, jitterMs: 0 };
 }
 
 describe('collector runner', () => {
@@ -67,5 +67,15 @@ describe('collector runner', () => {
     await Promise.all([bad.runNow(), good.runNow()]);
     expect(bad.stats).toMatchObject({ runs: 1, failures: 1, last_error: 'boom' });
     expect(good.stats).toMatchObject({ runs: 1, failures: 0, events: 2, malformed: 3 });
+  });
+
+  it('clears last_error after a run that succeeds', async () => {
+    let n = 0;
+    const runner = new CollectorRunner(plan(), { collect: async () => { if (++n === 1) throw new Error('first fails'); } }, outlet, logger, Date.now);
+    await runner.runNow();
+    expect(runner.stats.last_error).toBe('first fails');
+    await runner.runNow();
+    expect(runner.stats).toMatchObject({ runs: 2, failures: 1 });
+    expect(runner.stats).not.toHaveProperty('last_error');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counterDelta, CounterTracker, parseCounter, parseSigned } from './counter-delta.js';
+import { counterDelta, counterToNumber, CounterTracker, parseCounter, parseSigned } from './counter-delta.js';
 
 const T32 = 2 ** 32;
 
@@ -14,6 +14,20 @@ describe('parseCounter', () => {
     expect(parseCounter('')).toBeNull();
     expect(parseSigned('-1')).toBe(-1);
     expect(parseSigned('x')).toBeNull();
+  });
+});
+
+describe('counterToNumber', () => {
+  it('prints every u64 counter as JSON within an unsigned_long field (at most 2^64 − 1)', () => {
+    const U64_MAX = 2n ** 64n - 1n;
+    for (const v of [U64_MAX, U64_MAX - 1000n, 2n ** 63n, 2n ** 53n + 1n]) {
+      const text = JSON.stringify(counterToNumber(v));
+      expect(text).toMatch(/^\d+$/);
+      expect(BigInt(text) <= U64_MAX, `${v} → ${text}`).toBe(true);
+      // The nearest double, or the largest below 2^64: never more than 2048 off.
+      expect(BigInt(text) - v <= 2048n && v - BigInt(text) <= 2048n, `${v} → ${text}`).toBe(true);
+    }
+    expect(counterToNumber(12345)).toBe(12345);
   });
 });
 

@@ -49,9 +49,16 @@ export function parseSigned(text: string): CounterValue | null {
   return parseCounter(text);
 }
 
-/** The JSON-friendly form of a counter (a number; above 2^53 the nearest double). */
+/**
+ * The largest double below 2^64. A u64 counter within 2048 of 2^64 rounds to 2^64 as a double,
+ * which JSON prints as 18446744073709552000: beyond an unsigned_long field (2^64 − 1), so its
+ * document would be rejected.
+ */
+const MOST_U64_DOUBLE = 18446744073709549568;
+
+/** The JSON-friendly form of a counter (a number; above 2^53 the nearest double up to 2^64 − 2048). */
 export function counterToNumber(v: CounterValue): number {
-  return typeof v === 'bigint' ? Number(v) : v;
+  return typeof v === 'bigint' ? Math.min(Number(v), MOST_U64_DOUBLE) : v;
 }
 
 function toBig(v: CounterValue): bigint {
@@ -107,7 +114,10 @@ export interface CounterTrackerOptions {
   gauges?: ReadonlySet<string>;
 }
 
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+/** The per-second rate of a change over intervalMs (> 0), to 3 decimals as every rate here is. */
+export function perSecond(delta: number, intervalMs: number): number {
+  return Math.round(((delta * 1000) / intervalMs) * 1000) / 1000;
+}
 
 /**
  * Remembers the previous reading of each series (an interface, a namespace's SNMP table) and
@@ -173,8 +183,35 @@ export class CounterTracker {
         else if (d.kind === 'wrap') out.wraps.push(name);
       }
       out.delta[name] = delta;
-      if (intervalMs > 0) out.rate[name] = round3((delta * 1000) / intervalMs);
+      if (intervalMs > 0) out.rate[name] = perSecond(delta, intervalMs);
     }
     return out;
   }
+}
+
+/**
+ * The change of a sum of series (the CPUs of a per-CPU table) from each series' own change:
+ * summed u32 counters would not wrap as one. Series without a change (first seen) add none;
+ * null when none has one. The series share one reading time, so the first interval is theirs.
+ */
+export function sumChanges(changes: readonly (CounterChanges | null)[]): CounterChanges | null {
+  let sum: CounterChanges | null = null;
+  for (const c of changes) {
+    if (c === null) continue;
+    sum ??= { intervalMs: c.intervalMs, delta: {}, rate: {}, resets: [], wraps: [] };
+    for (const [name, d] of Object.entries(c.delta)) sum.delta[name] = (sum.delta[name] ?? 0) + d;
+    for (const r of c.resets) if (!sum.resets.includes(r)) sum.resets.push(r);
+  }
+  if (sum !== null && sum.intervalMs > 0) {
+    for (const [name, d] of Object.entries(sum.delta)) sum.rate[name] = perSecond(d, sum.intervalMs);
+  }
+  return sum;
+}
+
+/** A change as event fields: interval_ms, delta, rate (when time passed), resets (when any). */
+export function changeFields(c: CounterChanges): Record<string, unknown> {
+  const out: Record<string, unknown> = { interval_ms: c.intervalMs, delta: c.delta };
+  if (c.intervalMs > 0) out.rate = c.rate;
+  if (c.resets.length > 0) out.resets = c.resets;
+  return out;
 }

@@ -163,6 +163,11 @@ export function formatIPv6Groups(g: ArrayLike<number>): string {
 
 const groups = new Uint16Array(8);
 
+/** Whether /proc words of an IPv6 address hold a v4-mapped one (::ffff:a.b.c.d). */
+export function isV4MappedWords(words: ArrayLike<number>): boolean {
+  return words[0] === 0 && words[1] === 0 && words[2] === 0xffff0000;
+}
+
 /**
  * Writes an address as netstat prints it, given as /proc/net/{tcp,udp}{,6} print it: one word
  * (IPv4) or four (IPv6), each the native-order u32 of a `%08X` field; returns the end. A
@@ -172,7 +177,7 @@ export function writeProcAddress(out: Uint8Array, at: number, words: ArrayLike<n
   if (!v6) return writeIPv4Word(out, at, words[0]!);
   // netstat (net-tools) prints a v4-mapped address as the plain IPv4 address (the Proto column
   // still says tcp6/udp6); verified against netstat in the namespace tests.
-  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff0000) return writeIPv4Word(out, at, words[3]!);
+  if (isV4MappedWords(words)) return writeIPv4Word(out, at, words[3]!);
   for (let w = 0; w < 4; w++) {
     const v = words[w]!;
     // The word's low byte is the first byte of the address.

@@ -1,6 +1,6 @@
 /**
- * The options schema of the tcp and udp collectors (one definition, parametrised by transport).
- * Kept free of anything heavier than TypeBox: manifests import it at start-up.
+ * The options schema of the tcp, udp, udplite and raw collectors (one definition, parametrised by
+ * transport). Kept free of anything heavier than TypeBox: manifests import it at start-up.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TCP_STATES, UDP_STATES } from './inet-states.js';
@@ -13,13 +13,19 @@ const PortSpec = Type.Union(
   { description: 'a port number or an inclusive range "LOW-HIGH"' },
 );
 
-export function inetOptionsSchema(transport: 'tcp' | 'udp') {
+/** The socket tables the inet collectors read: /proc/net/<transport> and <transport>6. */
+export type Transport = 'tcp' | 'udp' | 'udplite' | 'raw';
+
+/** netstat's option listing each (-t, -u, -U, -w). */
+export const NETSTAT_FLAG: Readonly<Record<Transport, string>> = { tcp: 't', udp: 'u', udplite: 'U', raw: 'w' };
+
+export function inetOptionsSchema(transport: Transport) {
   const states = transport === 'tcp' ? TCP_STATES : UDP_STATES;
   return Type.Object(
     {
       mode: Type.Union([Type.Literal('sockets'), Type.Literal('summary'), Type.Literal('both')], {
         default: 'sockets',
-        description: `sockets: one ${transport}.socket event per socket (netstat -${transport[0]}an); summary: one ${transport}.summary event with counts per state and family; both`,
+        description: `sockets: one ${transport}.socket event per socket (netstat -${NETSTAT_FLAG[transport]}an); summary: one ${transport}.summary event with counts per state and family; both`,
       }),
       states: Type.Array(Type.Union(states.map((s) => Type.Literal(s))), {
         default: [],
@@ -52,10 +58,15 @@ export function inetOptionsSchema(transport: 'tcp' | 'udp') {
         default: true,
         description: 'add socket.timer.{name,expires_s,retransmits,probes} (netstat -o)',
       }),
-      source: Type.Union([Type.Literal('auto'), Type.Literal('proc'), Type.Literal('netlink')], {
-        default: 'auto',
-        description: `where the sockets are read: netlink = the kernel's sock_diag dump (what ss reads; state filters applied by the kernel); proc = /proc/net/${transport}{,6} (what netstat reads); auto = netlink, or proc (logged once, with the reason) where netlink is refused or its namespace cannot be entered`,
-      }),
+      // udplite and raw: /proc only (their sock_diag handlers are not wired here).
+      ...(transport === 'tcp' || transport === 'udp'
+        ? {
+            source: Type.Union([Type.Literal('auto'), Type.Literal('proc'), Type.Literal('netlink')], {
+              default: 'auto',
+              description: `where the sockets are read: netlink = the kernel's sock_diag dump (what ss reads; state filters applied by the kernel); proc = /proc/net/${transport}{,6} (what netstat reads); auto = netlink, or proc (logged once, with the reason) where netlink is refused or its namespace cannot be entered`,
+            }),
+          }
+        : {}),
       ...(transport === 'tcp'
         ? {
             info: Type.Boolean({

@@ -24,6 +24,14 @@ export function stateName(state: number): string {
   return TCP_STATE_NAMES[state] ?? 'UNKNOWN';
 }
 
+/**
+ * A UDP socket's state as netstat's udp_do_one names it: ESTABLISHED, CLOSE (netstat prints a
+ * blank), and UNKNOWN for any other number.
+ */
+export function udpStateName(state: number): string {
+  return state === 1 ? 'ESTABLISHED' : state === 7 ? 'CLOSE' : 'UNKNOWN';
+}
+
 /** netstat -o's timer names by the `tr` column. */
 const TIMER_NAMES = ['off', 'on', 'keepalive', 'timewait', 'probe'];
 export function timerName(tr: number): string {

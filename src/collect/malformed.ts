@@ -22,10 +22,10 @@ export class MalformedTally {
 
   /**
    * Counts the line buf[s, e) without its newline (byte parsers, in place): only the first one
-   * is ever decoded, with trailing blanks trimmed.
+   * is ever decoded (UTF-8, as names in /proc are written), with trailing blanks trimmed.
    */
   addRange(buf: Buffer, s: number, e: number): void {
-    if (this.count++ === 0) this.example = example(buf.toString('latin1', s, Math.min(e, s + EXAMPLE_MAX + 1)).trimEnd());
+    if (this.count++ === 0) this.example = example(buf.toString('utf8', s, Math.min(e, s + EXAMPLE_MAX * 4 + 1)).trimEnd());
   }
 
   /** Counts one binary record buf[s, e) (netlink messages): the first one's leading bytes in hex are the example. */

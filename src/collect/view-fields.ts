@@ -32,3 +32,27 @@ export function viewKey(view: NetView): string {
   for (const _ in view.fields) return JSON.stringify(view.fields);
   return view.pid;
 }
+
+function netnsInode(view: NetView): number | undefined {
+  const netns = view.fields.netns as { inode?: unknown } | undefined;
+  return typeof netns?.inode === 'number' ? netns.inode : undefined;
+}
+
+/**
+ * The full path of a view's net/<file>, followed by the namespace it shows when known
+ * (`/proc/4242/net/dev (netns 4026532286)`): the `source` of a malformed-input report, which is
+ * logged at most every few minutes per source, so one namespace's bad file does not hide another's.
+ */
+export function netSource(procRoot: string, view: NetView, file: string): string {
+  const inode = netnsInode(view);
+  return `${procRoot}/${view.pid}/net/${file}${inode === undefined ? '' : ` (netns ${inode})`}`;
+}
+
+/**
+ * Log fields naming a view: `net_pid` (not `pid`, which is pino's own, the agent's numeric pid)
+ * and `netns_inode` when known.
+ */
+export function viewLogFields(view: NetView): Record<string, string | number> {
+  const inode = netnsInode(view);
+  return inode === undefined ? { net_pid: view.pid } : { net_pid: view.pid, netns_inode: inode };
+}

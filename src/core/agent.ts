@@ -7,15 +7,23 @@ import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { SocketOwners } from './socket-owners.js';
 import type { AgentPlan, CollectorPlan, SinkPlan } from './config/load.js';
 import type { EventStamper } from './envelope.js';
+import { ConfigError, messageOf, type ConfigProblem } from './errors.js';
 import { identityFor } from './identity.js';
 import { procFsFor } from './netns.js';
-import { Pipeline, SinkRunner } from './pipeline.js';
+import { InstanceCounters } from './instance-counters.js';
+import { newSinkCounters, Pipeline, SinkRunner } from './pipeline.js';
 import type { Collector, Constructor, PluginInstance, Sink } from './plugin.js';
-import { CollectorRunner, Scheduler } from './scheduler.js';
+import { CollectorRunner, newCollectorCounters, Scheduler } from './scheduler.js';
+import { every, sleep, type Timer } from './timers.js';
 import { TOKENS } from './tokens.js';
 import { parseDuration } from './units.js';
 
+/** How long a collector's close() may take at the least, even when a hung run used up its time. */
+const MIN_COLLECTOR_CLOSE_MS = 100;
+
 export interface AgentDeps {
+  /** Counters per instance for the whole process: a reload goes on counting. */
+  readonly counters: InstanceCounters;
   readonly logger: Logger;
   readonly stamper: EventStamper;
   readonly ephemeralId: string;
@@ -24,17 +32,15 @@ export interface AgentDeps {
 
 export class Agent {
   private scheduler: Scheduler | null = null;
-  private statsTimer: NodeJS.Timeout | null = null;
-  private readonly startedAt: number;
+  private statsTimer: Timer | null = null;
+  private stopped: Promise<void> | null = null;
 
   private constructor(
     readonly plan: AgentPlan,
     private readonly deps: AgentDeps,
     private readonly pipeline: Pipeline,
     readonly collectors: readonly CollectorRunner[],
-  ) {
-    this.startedAt = deps.now();
-  }
+  ) {}
 
   /** Instantiates every configured plugin, each in its own child container. */
   static async build(plan: AgentPlan, root: DependencyContainer, deps: AgentDeps): Promise<Agent> {
@@ -46,28 +52,42 @@ export class Agent {
     scope.register(TOKENS.SocketOwners, {
       useFactory: instanceCachingFactory(() => new SocketOwners(plan.agent.proc_root, { now: deps.now })),
     });
-    const sinks = await Promise.all(
-      plan.sinks.map(async (p) => new SinkRunner(p, await instantiate<Sink>(scope, p, deps.logger, 'sink'), deps.logger)),
+    // A plugin whose load() or constructor throws is a config problem at its entry, like any other
+    // that `validate` finds (which builds every instance the same way, without starting it).
+    const problems: ConfigProblem[] = [];
+    const build = async <T>(p: CollectorPlan | SinkPlan, kind: 'collector' | 'sink'): Promise<T | undefined> => {
+      try {
+        return await instantiate<T>(scope, p, deps.logger, kind);
+      } catch (err) {
+        problems.push(plan.problemAt(p.path, `cannot build ${kind} "${p.manifest.type}": ${messageOf(err)}`));
+        return undefined;
+      }
+    };
+    const sinkInstances = await Promise.all(plan.sinks.map((p) => build<Sink>(p, 'sink')));
+    const collectorInstances = await Promise.all(plan.collectors.map((p) => build<Collector>(p, 'collector')));
+    if (problems.length > 0) throw new ConfigError(problems);
+    const { counters } = deps;
+    const sinks = plan.sinks.map(
+      (p, i) => new SinkRunner(p, sinkInstances[i]!, deps.logger, counters.of('sink', p.manifest.type, p.id, newSinkCounters)),
     );
     const pipeline = new Pipeline(deps.stamper, sinks, deps.now, deps.logger);
-    const collectors = await Promise.all(
-      plan.collectors.map(
-        async (p) => new CollectorRunner(p, await instantiate<Collector>(scope, p, deps.logger, 'collector'), pipeline, deps.logger, deps.now),
-      ),
+    const collectors = plan.collectors.map(
+      (p, i) => new CollectorRunner(p, collectorInstances[i]!, pipeline, deps.logger, deps.now, counters.of('collector', p.manifest.type, p.id, newCollectorCounters)),
     );
     return new Agent(plan, deps, pipeline, collectors);
   }
 
   /** Starts sinks, runs every collector now and then on schedule, and emits agent.stats periodically. */
   async start(): Promise<void> {
+    // Instances this config no longer has stop counting.
+    this.deps.counters.retainOnly(new Set<object>([...this.collectors.map((c) => c.counters), ...this.pipeline.sinks.map((s) => s.counters)]));
     this.deps.stamper.setIdentity(identityFor(this.plan.agent, this.deps.ephemeralId, this.deps.logger));
     this.pipeline.start();
     this.scheduler = new Scheduler(this.collectors);
     await this.scheduler.start();
-    const every = parseDuration(this.plan.agent.stats_interval)!;
-    if (every > 0) {
-      this.statsTimer = setInterval(() => this.emitStats(), every);
-      this.statsTimer.unref();
+    const period = parseDuration(this.plan.agent.stats_interval)!;
+    if (period > 0) {
+      this.statsTimer = every(period, () => this.emitStats(), { unref: true });
     }
   }
 
@@ -82,31 +102,48 @@ export class Agent {
    * Stops scheduling, lets in-flight collections finish, flushes and closes every sink, all within
    * `timeoutMs`. A last agent.stats event records the final counters (unless `finalStats` is false).
    */
-  async stop(timeoutMs: number, { finalStats = true } = {}): Promise<void> {
+  stop(timeoutMs: number, { finalStats = true } = {}): Promise<void> {
+    // A crash during a stop (SIGTERM, then a plugin's timer throws) waits for the same stop.
+    this.stopped ??= this.stopOnce(timeoutMs, finalStats);
+    return this.stopped;
+  }
+
+  private async stopOnce(timeoutMs: number, finalStats: boolean): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.scheduler?.stop();
-    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer?.cancel();
     // Collections get at most half the time, so that sinks keep the rest to flush.
     const collectDeadline = Date.now() + timeoutMs / 2;
     await Promise.all(this.collectors.map((c) => c.settle(collectDeadline)));
-    await Promise.all(
-      this.collectors.map(async (c) => {
-        try {
-          await c.collector.close?.();
-        } catch (err) {
-          this.deps.logger.error({ collector: c.id, err }, 'collector close failed');
-        }
-      }),
-    );
+    // close() gets what is left of that half, and at least a moment when a hung run used it all.
+    const closeBy = Math.max(collectDeadline, Date.now() + MIN_COLLECTOR_CLOSE_MS);
+    await Promise.all(this.collectors.map((c) => this.closeCollector(c, closeBy)));
     if (finalStats && parseDuration(this.plan.agent.stats_interval)! > 0) this.emitStats();
     await this.pipeline.stop(deadline);
+  }
+
+  private async closeCollector(c: CollectorRunner, deadlineMs: number): Promise<void> {
+    const late = new AbortController();
+    try {
+      const closed = await Promise.race([
+        Promise.resolve().then(() => c.collector.close?.()).then(() => true),
+        sleep(deadlineMs - Date.now(), late.signal).then(() => false),
+      ]);
+      if (!closed) this.deps.logger.error({ collector: c.id }, 'collector close() did not return by the shutdown deadline; abandoned');
+    } catch (err) {
+      this.deps.logger.error({ collector: c.id, err }, 'collector close failed');
+    } finally {
+      late.abort();
+    }
   }
 
   statsFields(): Record<string, unknown> {
     return {
       netagent: {
-        uptime_s: Math.round((this.deps.now() - this.startedAt) / 1000),
-        collectors: Object.fromEntries(this.collectors.map((c) => [c.id, { type: c.plan.manifest.type, ...c.stats }])),
+        uptime_s: Math.round((this.deps.now() - this.deps.counters.startedAt) / 1000),
+        collectors: Object.fromEntries(
+          this.collectors.map((c) => [c.id, { type: c.plan.manifest.type, ...c.collector.stats?.(), ...c.stats }]),
+        ),
         sinks: Object.fromEntries(this.pipeline.sinks.map((s) => [s.id, { type: s.plan.manifest.type, ...s.stats() }])),
       },
     };

@@ -12,6 +12,7 @@ import type { AgentSettings } from './config/schema.js';
 import { Size } from './config/types.js';
 import { stateDirOf } from './identity.js';
 import type { PluginInstance } from './plugin.js';
+import { Serial } from './serial.js';
 import { parseSize } from './units.js';
 
 export function deadLetterOptions(refusal: string) {
@@ -27,10 +28,14 @@ export function deadLetterOptions(refusal: string) {
   );
 }
 
+/** Where the sink instance's dead-letter file is: `path`, or `<state_dir>/dead-letter/<instance id>.ndjson`. */
+export function deadLetterPath(o: { path: string }, instance: PluginInstance, agent?: AgentSettings): string {
+  return path.resolve(o.path || path.join(agent ? stateDirOf(agent) : '.state', 'dead-letter', `${instance.id}.ndjson`));
+}
+
 /** The sink instance's dead-letter file as its options name it. */
 export function deadLetterFileFrom(o: { path: string; max_size: string | number }, instance: PluginInstance, agent?: AgentSettings): DeadLetterFile {
-  const base = agent ? stateDirOf(agent) : '.state';
-  return new DeadLetterFile(path.resolve(o.path || path.join(base, 'dead-letter', `${instance.id}.ndjson`)), parseSize(o.max_size)!);
+  return new DeadLetterFile(deadLetterPath(o, instance, agent), parseSize(o.max_size)!);
 }
 
 export interface DeadLetterReason {
@@ -56,7 +61,7 @@ export class DeadLetterFile {
   private fd: fsp.FileHandle | null = null;
   private size = 0;
   /** Appends are serialized; a failing one leaves the next to try again. */
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly appends = new Serial();
 
   constructor(
     readonly file: string,
@@ -65,13 +70,11 @@ export class DeadLetterFile {
 
   /** Appends the letters; resolves once they are written (not fsynced: they are rare). */
   write(letters: readonly DeadLetter[]): Promise<void> {
-    const run = this.chain.then(() => this.append(letters));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.appends.run(() => this.append(letters));
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.appends.idle();
     await this.fd?.close().catch(() => {});
     this.fd = null;
   }

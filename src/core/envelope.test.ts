@@ -50,3 +50,32 @@ describe('StampedEvent.ndjsonChunks', () => {
     expect(written(mixed, new LineBuffer()).views).toBeGreaterThan(0);
   });
 });
+
+describe('EventStamper: the ECS part of the envelope', () => {
+  it('stamps ecs.version, agent.type and, per dataset of the table, event.category and event.type', async () => {
+    const { DATASET_CATEGORIZATION, ECS_VERSION } = await import('./ecs.js');
+    const stamper = new EventStamper(identity);
+    const socket = JSON.parse(stamper.stamp('tcp.socket', 'state', { a: 1 }, 1_700_000_000_000).line);
+    expect(socket.ecs).toEqual({ version: ECS_VERSION });
+    expect(socket.agent).toMatchObject({ name: 'netagent', type: 'netagent' });
+    expect(socket.event).toMatchObject({ dataset: 'tcp.socket', kind: 'state', category: ['network'], type: ['connection'], sequence: 1 });
+    const iface = JSON.parse(stamper.stamp('iface.stats', 'metric', {}, 1_700_000_000_000).line);
+    expect([iface.event.category, iface.event.type]).toEqual([['host'], ['info']]);
+    // Not in the table: neither field, rather than a guess.
+    const stats = stamper.stamp('agent.stats', 'metric', { n: 1 }, 1_700_000_000_000);
+    const parsed = JSON.parse(stats.line);
+    expect(parsed.event).toEqual({ dataset: 'agent.stats', kind: 'metric', sequence: 3 });
+    expect(stats.field('agent.type')).toBe('netagent');
+    expect(stats.field('ecs.version')).toBe(ECS_VERSION);
+    // ECS's allowed event.type values per event.category (ecs-allowed-values-event-category).
+    const expectedTypes: Record<string, string[]> = {
+      network: ['access', 'allowed', 'connection', 'denied', 'end', 'info', 'protocol', 'start'],
+      host: ['access', 'change', 'end', 'info', 'start'],
+      configuration: ['access', 'change', 'creation', 'deletion', 'info'],
+    };
+    for (const [dataset, c] of DATASET_CATEGORIZATION) {
+      expect(c.category.length, dataset).toBeGreaterThan(0);
+      for (const category of c.category) for (const type of c.type) expect(expectedTypes[category], `${dataset}: ${category}/${type}`).toContain(type);
+    }
+  });
+});

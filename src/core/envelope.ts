@@ -1,12 +1,20 @@
 /**
- * The event envelope, built in this one place: `@timestamp`, `event.{dataset,kind,sequence}`,
- * `host.name`, `agent.*`, `labels`. Each event is encoded to its NDJSON line once, here, as UTF-8
+ * The event envelope, built in this one place: `@timestamp`, `event.{dataset,kind,sequence}` (and
+ * `event.{category,type}` where ECS has values for the dataset), `host.name`, `agent.*`,
+ * `ecs.version`, `labels`. Each event is encoded to its NDJSON line once, here, as UTF-8
  * bytes, and every sink shares those bytes. The constant part of the envelope is encoded once per
  * identity rather than per event, which matters at 100k events a cycle.
  */
+import { AGENT_TYPE, DATASET_CATEGORIZATION, ECS_VERSION } from './ecs.js';
 import { writeDecimal } from './json-bytes.js';
 import type { LineBuffer } from './line-buffer.js';
 import { EncodedFields, type EventFields, type EventKind, type SinkEvent } from './plugin.js';
+
+/**
+ * Top-level keys that belong to the envelope, and `data_stream`, which the elasticsearch sink
+ * writes: a collector's fields never set them.
+ */
+export const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'ecs', 'labels', 'data_stream'] as const;
 
 export interface AgentIdentity {
   readonly hostName: string;
@@ -143,6 +151,8 @@ export class StampedEvent implements SinkEvent {
       case 'event.sequence': return this.sequence;
       case 'host.name': return this.identity.hostName;
       case 'agent.name': return 'netagent';
+      case 'agent.type': return AGENT_TYPE;
+      case 'ecs.version': return ECS_VERSION;
       case 'agent.version': return this.identity.agentVersion;
       case 'agent.id': return this.identity.agentId;
       case 'agent.ephemeral_id': return this.identity.ephemeralId;
@@ -159,13 +169,24 @@ export class StampedEvent implements SinkEvent {
 }
 
 /**
+ * The members of `fields` as JSON text, without the braces. Throws when JSON.stringify does (a
+ * BigInt, a cycle, a getter that throws) or gives no object (an array, a Date, a toJSON returning
+ * a string), whose line would be no JSON object.
+ */
+export function objectMembers(fields: EventFields): string {
+  const json: unknown = JSON.stringify(fields);
+  if (typeof json !== 'string' || json[0] !== '{') throw new TypeError(`fields must be a JSON object, not ${typeof json === 'string' ? json.slice(0, 40) : String(json)}`);
+  return json.slice(1, -1);
+}
+
+/**
  * Stamps events. One per process, so event.sequence runs 1, 2, 3… across all datasets and
  * continues across a config reload.
  */
 export class EventStamper {
   private sequence = 0;
   private identity!: AgentIdentity;
-  /** `}` closing event, then host, agent and labels, then `,` before the fields. */
+  /** `}` closing event, then host, agent, ecs and labels, then `,` before the fields. */
   private common = Buffer.alloc(0);
   /** The same for an event without fields, without the `,`. */
   private commonBare = Buffer.alloc(0);
@@ -173,7 +194,7 @@ export class EventStamper {
   private lastIso = '';
   /** `{"@timestamp":"<lastIso>`. */
   private timestampBytes = Buffer.alloc(0);
-  /** `","event":{"dataset":…,"kind":…,"sequence":` by dataset and kind. */
+  /** `","event":{"dataset":…,"kind":…,["category":…,"type":…,]"sequence":` by dataset and kind. */
   private readonly headByDataset = new Map<string, Buffer>();
   private readonly spares: LineBlock[] = [];
   private block = new LineBlock(Buffer.allocUnsafe(BLOCK_BYTES), this.spares);
@@ -188,9 +209,9 @@ export class EventStamper {
     this.identity = identity;
     this.commonBare = Buffer.from(
       `},"host":{"name":${JSON.stringify(identity.hostName)}}` +
-        `,"agent":{"name":"netagent","version":${JSON.stringify(identity.agentVersion)},` +
+        `,"agent":{"name":"netagent","type":"${AGENT_TYPE}","version":${JSON.stringify(identity.agentVersion)},` +
         `"id":${JSON.stringify(identity.agentId)},"ephemeral_id":${JSON.stringify(identity.ephemeralId)}}` +
-        `,"labels":${JSON.stringify(identity.labels)}`,
+        `,"ecs":{"version":"${ECS_VERSION}"},"labels":${JSON.stringify(identity.labels)}`,
     );
     this.common = Buffer.concat([this.commonBare, Buffer.from(',')]);
   }
@@ -209,16 +230,19 @@ export class EventStamper {
       this.lastIso = new Date(nowMs).toISOString();
       this.timestampBytes = Buffer.from(`{"@timestamp":"${this.lastIso}`);
     }
+    // Encoded before the sequence is taken: fields that are no JSON object throw here, leaving no gap.
+    const encoded = fields instanceof EncodedFields;
+    const utf8 = encoded ? fields.utf8 : null;
+    const members = utf8 !== null ? '' : encoded ? fields.members : objectMembers(fields);
     const sequence = ++this.sequence;
     const key = kind === 'state' ? dataset : `${dataset}\u0000m`;
     let head = this.headByDataset.get(key);
     if (head === undefined) {
-      head = Buffer.from(`","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}","sequence":`);
+      const ecs = DATASET_CATEGORIZATION.get(dataset);
+      const categorization = ecs ? `"category":${JSON.stringify(ecs.category)},"type":${JSON.stringify(ecs.type)},` : '';
+      head = Buffer.from(`","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}",${categorization}"sequence":`);
       this.headByDataset.set(key, head);
     }
-    const encoded = fields instanceof EncodedFields;
-    const utf8 = encoded ? fields.utf8 : null;
-    const members = utf8 !== null ? '' : encoded ? fields.members : JSON.stringify(fields).slice(1, -1);
     // A UTF-16 unit takes at most 3 bytes of UTF-8.
     const membersBytes = utf8 !== null ? utf8.length : members.length * 3;
     const { timestampBytes, common } = this;

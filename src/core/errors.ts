@@ -37,3 +37,8 @@ export class ConfigError extends Error {
 export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.path || '<document>'}: ${p.message}`;
 }
+
+/** An error's first line: module loaders and DI append lines that say nothing to a config author. */
+export function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}

@@ -42,8 +42,9 @@ export function persistentAgentId(stateDir: string, logger: Logger): string {
   }
   const id = newUuid();
   try {
-    mkdirSync(stateDir, { recursive: true });
-    writeFileSync(`${file}.tmp`, `${id}\n`);
+    // Private to the agent's user: the state directory also holds the spools, a copy of events.
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(`${file}.tmp`, `${id}\n`, { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
   } catch (err) {
     logger.warn({ state_dir: stateDir, err: (err as Error).message }, 'cannot persist agent.id; it will change on restart (set agent.state_dir)');

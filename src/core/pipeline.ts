@@ -5,41 +5,64 @@
  */
 import type { Logger } from 'pino';
 import type { SinkPlan } from './config/load.js';
-import type { EventStamper, StampedEvent } from './envelope.js';
-import { SinkError } from './errors.js';
+import { ENVELOPE_KEYS, objectMembers, type EventStamper, type StampedEvent } from './envelope.js';
+import { messageOf, SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
 import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
+import { after, sleep } from './timers.js';
 
-export interface SinkStats {
+/** The names of SinkStats that are the pipeline's. */
+const PIPELINE_STATS: ReadonlySet<string> = new Set(['written', 'max_queued', 'failed', 'dropped', 'retries', 'last_error', 'queued', 'open', 'sink']);
+
+/** A sink's counters kept by the pipeline; they survive a reload (InstanceCounters). */
+export interface SinkCounters {
   written: number;
   /** The deepest the queue has been since start. */
   max_queued: number;
   failed: number;
   dropped: number;
   retries: number;
+  /** The error of the last failed open() or write(); cleared by the next success. */
+  last_error?: string;
+}
+
+export function newSinkCounters(): SinkCounters {
+  return { written: 0, max_queued: 0, failed: 0, dropped: 0, retries: 0 };
+}
+
+export interface SinkStats extends SinkCounters {
   queued: number;
   open: boolean;
-  last_error?: string;
+  /** What the sink itself reports (Sink.stats()), its names its own. */
+  sink: Record<string, unknown>;
+  /** The sink's own names, also at the top for dashboards made before `sink`, where they collide with none of the pipeline's. */
   [extra: string]: unknown;
 }
 
-const ENVELOPE_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
+/** event.dataset: lower-case dotted words, as ECS data_stream.dataset allows them (no `-`). */
+const DATASET = /^[a-z0-9_]{1,100}(\.[a-z0-9_]{1,100}){0,9}$/;
 
-/** How long close() may take after the shutdown deadline. */
-const CLOSE_GRACE_MS = 1000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** An emit() the pipeline refuses, before the event takes a sequence number: counted by the collector's runner. */
+export class InvalidEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidEventError';
+  }
 }
+
+/**
+ * Fields given as JSON text must be an object's members. Checked by parsing, which only plugins
+ * choosing that form pay for; bytes (EncodedFields.fromBytes, made by a JsonBytes writer) are taken
+ * as they are.
+ */
+function checkJsonText(fields: EncodedFields): void {
+  if (fields.utf8 !== null) return;
+  JSON.parse(fields.json);
+}
+
+
+/** How long close() may take past the shutdown deadline: the fixed grace of a stop. */
+const CLOSE_GRACE_MS = 1000;
 
 /** An error that repeats is logged at most this often. */
 const REPEATED_ERROR_LOG_MS = 60_000;
@@ -54,8 +77,8 @@ export class SinkRunner {
   private worker: Promise<void> | null = null;
   /** Aborted at the shutdown deadline: stop retrying, stop waiting. */
   private readonly deadline = new AbortController();
-  private readonly counters = { written: 0, failed: 0, dropped: 0, retries: 0, max_queued: 0 };
-  private lastError: string | undefined;
+  /** When a full queue last logged its drops, and the events dropped since. */
+  private lastFullLog: { at: number; since: number } | null = null;
   /** The last dropped-batch error logged, and batches dropped for it since (a closed stdout fails every batch). */
   private lastDropLog: { message: string; at: number; since: number } | null = null;
   private roomWaiters: (() => void)[] = [];
@@ -68,6 +91,8 @@ export class SinkRunner {
     readonly plan: SinkPlan,
     private readonly sink: Sink,
     private readonly logger: Logger,
+    /** Where this instance counts: its predecessor's counters after a reload (InstanceCounters). */
+    readonly counters: SinkCounters = newSinkCounters(),
   ) {
     this.accepts = globMatcher(plan.datasets);
   }
@@ -88,6 +113,7 @@ export class SinkRunner {
   enqueue(event: StampedEvent): void {
     if (this.full) {
       this.counters.dropped++;
+      this.logQueueFull();
       if (this.plan.queue.when_full === 'drop_newest') return;
       this.queue[this.head++]!.release();
       this.compact();
@@ -116,13 +142,13 @@ export class SinkRunner {
     this.closing = true;
     this.start();
     this.wakeWorker();
-    const timer = setTimeout(() => this.deadline.abort(), Math.max(0, deadlineMs - Date.now()));
+    const timer = after(deadlineMs - Date.now(), () => this.deadline.abort());
     const deadlinePassed = new Promise<void>((resolve) => this.deadline.signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
       // A write() that never settles must not hold the agent past its deadline.
       await Promise.race([this.worker, deadlinePassed]);
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
     const left = this.depth + this.inflight;
     this.abandoned = true;
@@ -132,23 +158,51 @@ export class SinkRunner {
       this.queue = [];
       this.head = 0;
     }
+    const late = new AbortController();
     try {
-      await Promise.race([this.sink.close?.(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
+      const closed = await Promise.race([
+        Promise.resolve().then(() => this.sink.close?.(deadlineMs)).then(() => true),
+        sleep(Math.max(0, deadlineMs - Date.now()) + CLOSE_GRACE_MS, late.signal).then(() => false),
+      ]);
+      // What the sink still holds (its spool, a buffer) is in its own stats.
+      if (!closed) this.logger.error({ sink: this.id, unflushed: this.sinkStats() }, 'sink close() did not return by the shutdown deadline; abandoned');
     } catch (err) {
       this.logger.error({ sink: this.id, err }, 'sink close failed');
+    } finally {
+      late.abort();
     }
     this.releaseWaiters();
   }
 
   stats(): SinkStats {
-    const extra = this.sink.stats?.() ?? {};
-    return {
-      ...this.counters,
-      queued: this.depth,
-      open: this.opened,
-      ...(this.lastError !== undefined ? { last_error: this.lastError } : {}),
-      ...extra,
-    };
+    const own = this.sinkStats();
+    // The pipeline's names are its own: a sink's own `dropped` or `last_error` is only under `sink`.
+    const top = Object.fromEntries(Object.entries(own).filter(([name]) => !PIPELINE_STATS.has(name)));
+    return { ...top, ...this.counters, queued: this.depth, open: this.opened, sink: own };
+  }
+
+  /** Logs a full queue's drops: the first at once, then at most once a minute with the count since. */
+  private logQueueFull(): void {
+    const now = Date.now();
+    if (this.lastFullLog && now - this.lastFullLog.at < REPEATED_ERROR_LOG_MS) {
+      this.lastFullLog.since++;
+      return;
+    }
+    const since = this.lastFullLog ? this.lastFullLog.since + 1 : 1;
+    this.logger.warn(
+      { sink: this.id, when_full: this.plan.queue.when_full, max_events: this.plan.queue.max_events, dropped: since, dropped_total: this.counters.dropped },
+      'sink queue full: events dropped (the sink is slower than the collectors, or failing)',
+    );
+    this.lastFullLog = { at: now, since: 0 };
+  }
+
+  /** The sink's own stats; a stats() that throws is no reason to lose agent.stats. */
+  private sinkStats(): Record<string, unknown> {
+    try {
+      return this.sink.stats?.() ?? {};
+    } catch (err) {
+      return { stats_error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   /** Logs a dropped batch; the same error again at most once a minute, with the events dropped meanwhile. */
@@ -188,12 +242,12 @@ export class SinkRunner {
       const left = until - Date.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const timer = after(left, () => {
           this.wake = null;
           resolve();
-        }, left);
+        });
         this.wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });
@@ -227,8 +281,8 @@ export class SinkRunner {
     let backoff = this.plan.retry.initialMs;
     const retryAfterFailure = async (what: string, err: unknown) => {
       this.counters.retries++;
-      this.lastError = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ sink: this.id, err: this.lastError, retry_in_ms: backoff }, `${what} failed; will retry`);
+      this.counters.last_error = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ sink: this.id, err: this.counters.last_error, retry_in_ms: backoff }, `${what} failed; will retry`);
       await sleep(backoff * (0.5 + Math.random() / 2), this.deadline.signal);
       backoff = Math.min(backoff * 2, this.plan.retry.maxMs);
     };
@@ -237,6 +291,7 @@ export class SinkRunner {
         try {
           await this.sink.open?.();
           this.opened = true;
+          delete this.counters.last_error;
           backoff = this.plan.retry.initialMs;
         } catch (err) {
           if (this.closing && this.depth === 0) return;
@@ -257,12 +312,13 @@ export class SinkRunner {
         try {
           await this.sink.write(batch);
           this.counters.written += batch.length;
+          delete this.counters.last_error;
           backoff = this.plan.retry.initialMs;
           settled = true;
         } catch (err) {
           if (err instanceof SinkError && !err.retriable) {
             this.counters.failed += batch.length;
-            this.lastError = err.message;
+            this.counters.last_error = err.message;
             this.logDroppedBatch(err.message, batch.length);
             settled = true;
           } else await retryAfterFailure('write', err);
@@ -293,12 +349,22 @@ export class Pipeline {
     private readonly logger: Logger,
   ) {}
 
-  /** Returns false when some sink that takes this dataset is full (see CollectContext.emit). */
+  /**
+   * Returns false when some sink that takes this dataset is full (see CollectContext.emit). Throws
+   * InvalidEventError, before the event takes a sequence number, for what would be no valid event.
+   */
   emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields): boolean {
+    if (kind !== 'state' && kind !== 'metric') throw new InvalidEventError(`event.kind ${JSON.stringify(String(kind)).slice(0, 60)} is neither "state" nor "metric"`);
     const targets = this.routeOf(dataset);
     if (targets.length === 0) return true;
-    if (!(fields instanceof EncodedFields)) fields = this.withoutEnvelopeKeys(dataset, fields);
-    const event = this.stamper.stamp(dataset, kind, fields, this.now());
+    let event: StampedEvent;
+    try {
+      if (fields instanceof EncodedFields) checkJsonText(fields);
+      else fields = this.withoutEnvelopeKeys(dataset, fields);
+      event = this.stamper.stamp(dataset, kind, fields, this.now());
+    } catch (err) {
+      throw new InvalidEventError(`fields of ${dataset}: ${messageOf(err)}`);
+    }
     let room = true;
     for (const sink of targets) {
       sink.enqueue(event);
@@ -325,6 +391,9 @@ export class Pipeline {
    * with one warning per dataset, so a plugin's mistake cannot forge event.sequence or host.name.
    */
   private withoutEnvelopeKeys(dataset: string, fields: EventFields): EventFields {
+    if (typeof fields !== 'object' || fields === null) throw new TypeError(`fields must be an object, not ${fields === null ? 'null' : typeof fields}`);
+    // What toJSON() gives is what the line holds: field() must read that, not the object.
+    if (typeof (fields as { toJSON?: unknown }).toJSON === 'function') fields = JSON.parse(`{${objectMembers(fields)}}`) as EventFields;
     if (!ENVELOPE_KEYS.some((k) => k in fields)) return fields;
     const kept = { ...fields };
     for (const k of ENVELOPE_KEYS) delete kept[k];
@@ -338,6 +407,9 @@ export class Pipeline {
   private routeOf(dataset: string): SinkRunner[] {
     let targets = this.routes.get(dataset);
     if (!targets) {
+      if (typeof dataset !== 'string' || !DATASET.test(dataset)) {
+        throw new InvalidEventError(`event.dataset ${JSON.stringify(String(dataset)).slice(0, 120)} is not lower-case dotted words (e.g. "tcp.socket")`);
+      }
       targets = this.sinks.filter((s) => s.accepts(dataset));
       this.routes.set(dataset, targets);
     }

@@ -2,7 +2,8 @@
  * The plugin API: what a collector or a sink is, and how it describes itself to the registry.
  * Built-in plugins (plugins/) and third-party plugins (config `plugins:`) use exactly this API.
  */
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { AgentSettings } from './config/schema.js';
 
 /** `state`: one row of a snapshot (a socket, a route). `metric`: counters or gauges. */
 export type EventKind = 'state' | 'metric';
@@ -68,7 +69,10 @@ export interface CollectContext {
    * Counted in agent.stats; logged as one warning per source at most every few minutes.
    */
   malformed(source: string, count: number, example: string): void;
-  /** Aborted when the run exceeds its timeout or the agent is stopping. Check it between files. */
+  /**
+   * Aborted when the run exceeds its timeout or the agent is stopping; the run is then abandoned
+   * and its later emits are dropped. Check it between files, and return.
+   */
   readonly signal: AbortSignal;
   /** When this run started (ms since the epoch, from the agent's clock): the base of per-second rates. */
   readonly startedAt: number;
@@ -77,16 +81,24 @@ export interface CollectContext {
 export interface Collector {
   /**
    * Called at agent start and then on every tick of the instance's schedule. Never called again
-   * while a previous call is unsettled: the scheduler skips and counts that tick instead.
+   * while a previous call is unsettled (the scheduler skips and counts that tick instead), unless
+   * that call outlived its timeout: it is then abandoned (ctx.signal aborted, its later emits
+   * dropped) and the next tick calls collect() again.
    * May assume its options were validated and defaulted. Resolve once every event of this run is
    * emitted; a rejection fails only this run (logged with the instance id and counted).
    */
   collect(ctx: CollectContext): Promise<void>;
   /**
-   * Called once, when the agent stops or reloads, after the last collect() has settled.
+   * Called once, when the agent stops or reloads, after the last collect() has settled or was
+   * abandoned, within the shutdown deadline (abandoned past it).
    * Release file descriptors, caches and child processes here.
    */
   close?(): Promise<void>;
+  /**
+   * Called when agent.stats is built: collector-specific counters (e.g. the tcp collector's
+   * `tables_skipped`), shown beside the runner's own under `netagent.collectors.<id>`.
+   */
+  stats?(): Record<string, unknown>;
 }
 
 /** One event as the pipeline hands it to sinks. */
@@ -127,8 +139,11 @@ export interface Sink {
   /**
    * Called once, when the agent stops or reloads, after the last write() has settled and the
    * queue was drained as far as the shutdown deadline allowed. Flush and release resources.
+   * `deadline` is that shutdown deadline (ms since the epoch): a sink that goes on delivering while
+   * it closes (from a spool) stops there, and must have returned within a fixed grace after it
+   * (1 s): then it is abandoned, with whatever it still holds.
    */
-  close?(): Promise<void>;
+  close?(deadline: number): Promise<void>;
   /** Called when agent.stats is built: sink-specific gauges (connected, spool bytes, last error). */
   stats?(): Record<string, unknown>;
 }
@@ -145,6 +160,38 @@ interface ManifestBase<O extends TObject> {
   readonly options: O;
   /** Absolute path of the plugin's sample.yaml, shown by `netagent describe`. */
   readonly sample?: string;
+  /**
+   * Option paths whose values are secret (e.g. `sasl.password`): never echoed in a config problem
+   * (nor a value that contains them, nor one inside them).
+   */
+  readonly secrets?: readonly string[];
+  /**
+   * Checks of the options beyond their schema that `run` would otherwise find only when it starts
+   * the instance (a file that is a directory, an environment variable that is not set, two options
+   * that exclude each other). Called by `validate` and at every start and reload, after the
+   * options passed their schema; each `ctx.problem()` becomes a positioned config error (exit 78).
+   * Look, never create or connect: the instance is not started.
+   */
+  check?(ctx: OptionsCheck<Static<O>>): void | Promise<void>;
+}
+
+/** What a manifest's check() is given. */
+export interface OptionsCheck<T = Record<string, unknown>> {
+  /** The instance's options, validated against the schema, with defaults applied. */
+  readonly options: T;
+  readonly instance: PluginInstance;
+  /** The config's validated `agent:` section. */
+  readonly agent: AgentSettings;
+  /** The environment the config is read with (what `run` would see). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Reports a problem at an option (a dotted path such as `sasl.password_env`; `''` for all the options). */
+  problem(path: string, message: string): void;
+  /**
+   * Claims what only one instance may use, named by a kind and a resolved path
+   * (`file:/var/log/netagent/events.ndjson`): a second claim of it, by any instance, is a problem at
+   * that instance's option `path`.
+   */
+  claim(resource: string, path: string): void;
 }
 
 /** A class the DI container can construct (its parameters carry @inject tokens). */
@@ -167,11 +214,6 @@ export interface SinkManifest<O extends TObject = TObject> extends ManifestBase<
   readonly kind: 'sink';
   /** As CollectorManifest.load. */
   load(): Promise<Constructor<Sink>>;
-  /**
-   * Option paths whose values are secret (e.g. `sasl.password`): masked wherever the config
-   * is echoed (validate, describe, logs).
-   */
-  readonly secrets?: readonly string[];
 }
 
 export type PluginManifest = CollectorManifest | SinkManifest;

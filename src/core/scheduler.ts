@@ -1,12 +1,14 @@
 /**
  * Runs collectors on their schedules. A collector still running at its next tick is skipped (and the
- * skip counted): runs never overlap and never pile up. Each run has a timeout, and a failure is
- * logged with the instance id and touches no other collector.
+ * skip counted): runs never overlap and never pile up. Each run has a timeout: a run still going
+ * then is abandoned, so that a plugin that hangs can hold up neither its next runs nor a stop or a
+ * reload. A failure is logged with the instance id and touches no other collector.
  */
 import type { Logger } from 'pino';
 import type { CollectorPlan } from './config/load.js';
 import { importModule } from './import-module.js';
 import type { Collector, CollectContext } from './plugin.js';
+import { after, every, sleep, type Timer } from './timers.js';
 
 export interface CollectorStats {
   runs: number;
@@ -15,6 +17,12 @@ export interface CollectorStats {
   timeouts: number;
   events: number;
   malformed: number;
+  /** Emits refused as no valid event (fields that are no JSON object, a bad dataset or kind). */
+  invalid_events: number;
+  /** Events emitted by runs after they were abandoned: dropped. */
+  late_events: number;
+  /** Abandoned runs whose collect() has not settled yet (a gauge). */
+  hung_runs: number;
   last_duration_ms: number;
   max_duration_ms: number;
   last_error?: string;
@@ -29,13 +37,46 @@ export interface EventOutlet {
 /** How often one source's malformed lines are logged; they are counted every time. */
 const MALFORMED_LOG_INTERVAL_MS = 5 * 60_000;
 
+/**
+ * Abandoned runs of one collector that may be left unsettled before its ticks are skipped: a plugin
+ * that hangs on every run would otherwise pile up one stuck call (and what it holds) per tick.
+ */
+const MAX_HUNG_RUNS = 3;
+
+/** One call of collect(): its context stops accepting events once the run is over or abandoned. */
+class Run {
+  readonly abort = new AbortController();
+  /** Set when the run settled or was abandoned; its context then drops what it is given. */
+  closed = false;
+  private release!: () => void;
+  /** Resolves when the run is abandoned: a drained() wait then stops waiting. */
+  readonly abandoned = new Promise<void>((resolve) => (this.release = resolve));
+
+  abandon(reason: Error): void {
+    this.closed = true;
+    this.abort.abort(reason);
+    this.release();
+  }
+}
+
+/** A collector's counters: CollectorStats but the gauge of hung runs, which belong to one instance. */
+export type CollectorCounters = Omit<CollectorStats, 'hung_runs'>;
+
+export function newCollectorCounters(): CollectorCounters {
+  return { runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, invalid_events: 0, late_events: 0, last_duration_ms: 0, max_duration_ms: 0 };
+}
+
 export class CollectorRunner {
-  readonly stats: CollectorStats = {
-    runs: 0, failures: 0, skips: 0, timeouts: 0, events: 0, malformed: 0, last_duration_ms: 0, max_duration_ms: 0,
-  };
+  /** Abandoned runs of this instance whose collect() has not settled yet. */
+  private hungRuns = 0;
+  /** The run in progress (not an abandoned one): settles when it ends or is abandoned. */
   private running: Promise<void> | null = null;
-  private current: AbortController | null = null;
+  private current: Run | null = null;
   private readonly malformedLoggedAt = new Map<string, number>();
+  private invalidLoggedAt = -Infinity;
+  private invalidSinceLog = 0;
+  /** Aborted when the agent stops: a run still waiting out its jitter is not started. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly plan: CollectorPlan,
@@ -43,78 +84,146 @@ export class CollectorRunner {
     private readonly outlet: EventOutlet,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Where this instance counts: its predecessor's counters after a reload (InstanceCounters). */
+    readonly counters: CollectorCounters = newCollectorCounters(),
   ) {}
 
   get id(): string {
     return this.plan.id;
   }
 
-  /** A scheduled tick: runs unless the previous run is still going. */
+  get stats(): CollectorStats {
+    return { ...this.counters, hung_runs: this.hungRuns };
+  }
+
+  /** A scheduled tick: runs unless the previous run is still going (or too many hang). */
   tick(delayMs = 0): void {
     if (this.running) {
-      this.stats.skips++;
+      this.counters.skips++;
       this.logger.warn({ collector: this.id }, 'previous run still in progress; tick skipped');
+      return;
+    }
+    if (this.hungRuns >= MAX_HUNG_RUNS) {
+      this.counters.skips++;
+      this.logger.error({ collector: this.id, hung_runs: this.hungRuns }, 'abandoned runs of this collector never returned; tick skipped');
       return;
     }
     this.running = this.runAfter(delayMs).finally(() => (this.running = null));
   }
 
-  /** Runs now and resolves when done (for `once`), or waits for the run in progress. */
+  /** Runs now and resolves when done or abandoned (for `once`), or waits for the run in progress. */
   async runNow(): Promise<void> {
     if (!this.running) this.tick();
     await this.running;
   }
 
-  /** Resolves when no run is in progress; aborts a run still going at `deadlineMs`. */
+  /**
+   * For a stop: cancels a run still waiting out its jitter, and resolves when the run in progress
+   * has ended, or at `deadlineMs`, when it is abandoned.
+   */
   async settle(deadlineMs: number): Promise<void> {
+    this.stopping.abort();
     if (!this.running) return;
-    const timer = setTimeout(() => this.current?.abort(new Error('agent stopping')), Math.max(0, deadlineMs - Date.now()));
+    const timer = after(deadlineMs - Date.now(), () => this.current?.abandon(new Error('agent stopping: run abandoned')));
     try {
       await this.running;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
 
   private async runAfter(delayMs: number): Promise<void> {
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    const abort = new AbortController();
-    this.current = abort;
+    if (delayMs > 0) {
+      await sleep(delayMs, this.stopping.signal);
+      if (this.stopping.signal.aborted) return;
+    }
+    const run = new Run();
+    this.current = run;
     const startedAt = this.now();
-    const timer = setTimeout(() => {
-      this.stats.timeouts++;
-      this.logger.warn({ collector: this.id, timeout_ms: this.plan.timeoutMs }, 'run timed out; aborting');
-      abort.abort(new Error(`timed out after ${this.plan.timeoutMs} ms`));
-    }, this.plan.timeoutMs);
+    const timer = after(this.plan.timeoutMs, () => {
+      this.counters.timeouts++;
+      this.logger.error({ collector: this.id, timeout_ms: this.plan.timeoutMs }, 'run timed out; abandoned (its later events are dropped)');
+      run.abandon(new Error(`timed out after ${this.plan.timeoutMs} ms`));
+    });
     const ctx: CollectContext = {
       emit: (dataset, kind, fields) => {
-        this.stats.events++;
-        return this.outlet.emit(dataset, kind, fields);
+        if (run.closed) {
+          this.counters.late_events++;
+          return true;
+        }
+        try {
+          const room = this.outlet.emit(dataset, kind, fields);
+          this.counters.events++;
+          return room;
+        } catch (err) {
+          this.recordInvalid(err);
+          return true;
+        }
       },
-      drained: () => this.outlet.drained(),
-      malformed: (source, count, example) => this.recordMalformed(source, count, example),
-      signal: abort.signal,
+      drained: () => (run.closed ? Promise.resolve() : Promise.race([this.outlet.drained(), run.abandoned])),
+      malformed: (source, count, example) => {
+        if (!run.closed) this.recordMalformed(source, count, example);
+      },
+      signal: run.abort.signal,
       startedAt,
     };
-    this.stats.runs++;
+    this.counters.runs++;
+    let collecting: Promise<void>;
     try {
-      await this.collector.collect(ctx);
-      if (abort.signal.aborted) throw abort.signal.reason;
+      collecting = Promise.resolve(this.collector.collect(ctx));
     } catch (err) {
-      this.stats.failures++;
-      this.stats.last_error = err instanceof Error ? err.message : String(err);
-      this.logger.error({ collector: this.id, err }, 'collection failed');
+      collecting = Promise.reject(err); // a collect() that throws at once fails like any other
+    }
+    let settled = false;
+    const outcome = collecting.then(
+      () => (settled = true),
+      (err: unknown) => {
+        settled = true;
+        throw err;
+      },
+    );
+    try {
+      await Promise.race([outcome, run.abandoned]);
+      if (run.abort.signal.aborted) throw run.abort.signal.reason;
+      delete this.counters.last_error;
+    } catch (err) {
+      this.counters.failures++;
+      this.counters.last_error = err instanceof Error ? err.message : String(err);
+      if (!run.closed) this.logger.error({ collector: this.id, err }, 'collection failed');
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
+      run.closed = true;
       this.current = null;
       const duration = this.now() - startedAt;
-      this.stats.last_duration_ms = duration;
-      this.stats.max_duration_ms = Math.max(this.stats.max_duration_ms, duration);
+      this.counters.last_duration_ms = duration;
+      this.counters.max_duration_ms = Math.max(this.counters.max_duration_ms, duration);
     }
+    if (!settled) this.watchHung(outcome);
+  }
+
+  /** Counts an abandoned run until its collect() settles at last (if ever). */
+  private watchHung(outcome: Promise<unknown>): void {
+    this.hungRuns++;
+    const done = (err?: unknown) => {
+      this.hungRuns--;
+      this.logger.debug({ collector: this.id, err }, 'an abandoned run returned at last');
+    };
+    outcome.then(() => done(), done);
+  }
+
+  /** Counts a refused emit; logs the first, then at most one line every few minutes with the count since. */
+  private recordInvalid(err: unknown): void {
+    this.counters.invalid_events++;
+    this.invalidSinceLog++;
+    const now = this.now();
+    if (now - this.invalidLoggedAt < MALFORMED_LOG_INTERVAL_MS) return;
+    this.logger.error({ collector: this.id, err: err instanceof Error ? err.message : String(err), refused: this.invalidSinceLog }, 'emit refused: not a valid event (counted as invalid_events)');
+    this.invalidLoggedAt = now;
+    this.invalidSinceLog = 0;
   }
 
   private recordMalformed(source: string, count: number, example: string): void {
-    this.stats.malformed += count;
+    this.counters.malformed += count;
     const last = this.malformedLoggedAt.get(source) ?? -Infinity;
     const now = this.now();
     if (now - last >= MALFORMED_LOG_INTERVAL_MS) {
@@ -124,13 +233,9 @@ export class CollectorRunner {
   }
 }
 
-interface Stoppable {
-  stop(): void;
-}
-
 /** Fires the runners' ticks: cron expressions through the `cron` package, intervals on a drift-free timer. */
 export class Scheduler {
-  private readonly timers: Stoppable[] = [];
+  private readonly timers: Timer[] = [];
 
   constructor(private readonly runners: readonly CollectorRunner[]) {}
 
@@ -144,33 +249,14 @@ export class Scheduler {
       const fire = () => runner.tick(jitterMs > 0 ? Math.random() * jitterMs : 0);
       if (trigger.kind === 'cron') {
         const job = cron!.CronJob.from({ cronTime: trigger.expression, onTick: fire, start: true });
-        this.timers.push({ stop: () => void job.stop() });
+        this.timers.push({ cancel: () => void job.stop() });
       } else {
-        this.timers.push(everyInterval(trigger.ms, fire));
+        this.timers.push(every(trigger.ms, fire));
       }
     }
   }
 
   stop(): void {
-    for (const t of this.timers.splice(0)) t.stop();
+    for (const t of this.timers.splice(0)) t.cancel();
   }
-}
-
-/** Calls `fn` every `ms`, aligned to the start so that slow ticks do not accumulate drift. */
-function everyInterval(ms: number, fn: () => void): Stoppable {
-  const start = Date.now();
-  let n = 0;
-  let timer: NodeJS.Timeout;
-  const schedule = () => {
-    n++;
-    const next = start + n * ms;
-    timer = setTimeout(() => {
-      fn();
-      // After a long stall (suspend), skip the missed ticks rather than firing them in a burst.
-      while (start + (n + 1) * ms <= Date.now()) n++;
-      schedule();
-    }, Math.max(0, next - Date.now()));
-  };
-  schedule();
-  return { stop: () => clearTimeout(timer) };
 }

@@ -10,6 +10,7 @@ import { createRootContainer } from '../composition-root.js';
 import { Agent } from '../core/agent.js';
 import { planFromText } from '../core/config/load.js';
 import { EventStamper } from '../core/envelope.js';
+import { InstanceCounters } from '../core/instance-counters.js';
 import { SocketOwners } from './socket-owners.js';
 import { parsePasswd, UserNames } from '../collect/users.js';
 
@@ -85,6 +86,7 @@ describe('one SocketOwners per agent', () => {
       stamper: new EventStamper({ hostName: 'h', agentVersion: '0', agentId: '', ephemeralId: 'e', labels: {} }),
       ephemeralId: 'e',
       now: () => clock.now,
+      counters: new InstanceCounters(() => clock.now),
     });
   }
   /** Runs every collector of the agent at once, as one tick does; the events by dataset. */

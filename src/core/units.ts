@@ -8,12 +8,16 @@ const SIZE_UNITS: Record<string, number> = {
   k: 1024, m: 1024 ** 2, g: 1024 ** 3,
 };
 
-/** Milliseconds, or undefined when `text` is not a duration. A bare number means seconds. */
+/**
+ * Milliseconds, or undefined when `text` is not a duration. A bare number means seconds. Any
+ * finite length is a duration (src/core/timers.ts waits for any); 400 digits of days are not.
+ */
 export function parseDuration(text: string | number): number | undefined {
-  if (typeof text === 'number') return text >= 0 ? text * 1000 : undefined;
+  if (typeof text === 'number') return text >= 0 && Number.isFinite(text) ? text * 1000 : undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (!m) return undefined;
-  return Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;
+  const ms = Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** Bytes, or undefined when `text` is not a size. */

@@ -1,21 +1,22 @@
 /**
- * The tests the tcp and udp collectors share: in a namespace holding a socket zoo, the
- * collector reading the namespace through a pid inside it gives exactly the rows of its
- * transport that `netstat -tanuepW` prints there (addresses, ports, state, queues, user, inode,
- * pid), and summary counts per state and family match netstat's. In a second namespace holding a
- * randomized crowd of sockets, the netlink source gives the events the /proc source gives, byte for
- * byte but for the timers' countdowns, and both give netstat's rows.
+ * The tests the tcp, udp, udplite and raw collectors share: in a namespace holding a socket zoo,
+ * the collector reading the namespace through a pid inside it gives exactly the rows that
+ * `netstat -{t,u,U,w}anepW` prints there (addresses, ports, state, queues, user, inode, pid), and
+ * summary counts per state and family match netstat's. For tcp and udp, in a second namespace
+ * holding a randomized crowd of sockets, the netlink source gives the events the /proc source
+ * gives, byte for byte but for the timers' countdowns, and both give netstat's rows.
  */
 import { describe, expect, it } from 'vitest';
+import { NETSTAT_FLAG, type Transport } from '../../src/collect/inet-options.js';
 import type { CollectorManifest } from '../../src/core/plugin.js';
 import { SockDiag } from '../../src/core/sock-diag.js';
 import { collectOnce, type CollectedEvent } from './collect.js';
 import { parseSsInfo, tcpInfoMismatches } from './ss-oracle.js';
-import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from './netstat-oracle.js';
+import { inetEventRow, netstatState, parseNetstatInet, rowKey, type InetToolRow } from './netstat-oracle.js';
 import { useSocketZoo, type SocketCollectorClass } from './socket-zoo.js';
 
 export interface InetSuite {
-  readonly transport: 'tcp' | 'udp';
+  readonly transport: Transport;
   readonly cls: SocketCollectorClass;
   readonly manifest: CollectorManifest;
   /** At least this many rows of the transport in the zoo (the oracle must have something to say). */
@@ -29,15 +30,14 @@ const comparable = ({ proto, recvQ, sendQ, local, foreign, state, user, inode, p
 
 export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows }: InetSuite): void {
   const zooNs = useSocketZoo(`na${transport}`);
+  const flag = NETSTAT_FLAG[transport];
   const collector = (options: Record<string, unknown>) => zooNs.collector(cls, manifest, options);
 
   describe(`${transport} collector in a namespace, netstat as the oracle`, () => {
-    it('gives exactly the rows of netstat -tanuepW, pids included', async () => {
+    it(`gives exactly the rows of netstat -${flag}anepW, pids included`, async () => {
       const { ns, zoo } = zooNs;
       const { events, malformed } = await collectOnce(collector({ processes: true }));
-      const expected = parseNetstatInet(ns.exec('netstat', ['-tanuepW']), { e: true, p: true }).filter((r) =>
-        r.proto.startsWith(transport),
-      );
+      const expected = parseNetstatInet(ns.exec('netstat', [`-${flag}anepW`]), { e: true, p: true });
       expect(malformed).toEqual([]);
       expect(expected.length).toBeGreaterThanOrEqual(minRows);
       const got = events.map(inetEventRow);
@@ -52,14 +52,34 @@ export function inetCollectorMatchesNetstat({ transport, cls, manifest, minRows 
       expect(got.some((r) => r.pid === zoo.pid)).toBe(true);
     });
 
+    it('ECS: network.type is the network layer (ipv4 for a v4-mapped peer), no destination without a peer', async () => {
+      const { events } = await collectOnce(collector({}));
+      const fields = events.map((e) => e.fields as any);
+      // The zoo's v4 client of its dual-stack listener: an ::ffff:127.0.0.1 socket in the v6 table.
+      const mapped = fields.filter((f) => f.socket.family === 'ipv6' && f.source.ip.includes('.'));
+      if (transport === 'tcp') expect(mapped.length).toBeGreaterThan(0);
+      for (const f of mapped) expect(f.network.type).toBe('ipv4');
+      for (const f of fields.filter((x) => !x.source.ip.includes('.'))) expect([f.network.type, f.socket.family]).toEqual(['ipv6', 'ipv6']);
+      for (const f of fields.filter((x) => x.socket.family === 'ipv4')) expect(f.network.type).toBe('ipv4');
+      const unconnected = fields.filter((f) => f.socket.state === (transport === 'tcp' ? 'LISTEN' : 'CLOSE'));
+      expect(unconnected.length).toBeGreaterThan(0);
+      for (const f of unconnected) expect(f.destination).toBeUndefined();
+      // A connected raw socket has a peer address and no ports (its source.port is the protocol).
+      for (const f of fields.filter((x) => x.socket.state === 'ESTABLISHED')) {
+        if (transport === 'raw') expect(f.destination.ip).not.toMatch(/^(0\.0\.0\.0|::)$/);
+        else expect(f.destination.port).toBeGreaterThan(0);
+      }
+    });
+
     it('summary counts match netstat per state and family', async () => {
       const { events } = await collectOnce(collector({ mode: 'summary' }));
-      const rows = parseNetstatInet(zooNs.ns.exec('netstat', ['-tanuW']));
+      const rows = parseNetstatInet(zooNs.ns.exec('netstat', [`-${flag}anW`]));
       const f = events[0]!.fields as any;
-      for (const [family, proto] of [['ipv4', transport], ['ipv6', `${transport}6`]] as const) {
+      const stateNames = [...new Set([...(f.socket.states ? Object.keys(f.socket.states) : []), 'UNKNOWN'])];
+      for (const [family, v6] of [['ipv4', false], ['ipv6', true]] as const) {
         const want: Record<string, number> = {};
-        for (const r of rows.filter((x) => x.proto === proto)) {
-          const s = r.state === '' ? 'CLOSE' : r.state;
+        for (const r of rows.filter((x) => x.proto.endsWith('6') === v6)) {
+          const s = stateNames.find((n) => netstatState(transport, n) === r.state) ?? r.state;
           want[s] = (want[s] ?? 0) + 1;
         }
         const nonZero = Object.fromEntries(Object.entries(f.socket.families[family] as Record<string, number>).filter(([, v]) => v > 0));

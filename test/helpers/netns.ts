@@ -94,3 +94,16 @@ export class NetNamespace {
     }
   }
 }
+
+/** Fails clearly when conntrack cannot be tested here. */
+export function requireConntrack(): void {
+  requireNetnsTools(['ip', 'python3', 'conntrack', 'iptables']);
+  if (!existsSync('/proc/net/stat/nf_conntrack')) {
+    try {
+      execFileSync('modprobe', ['nf_conntrack'], { stdio: 'ignore' });
+    } catch {
+      // reported below
+    }
+    if (!existsSync('/proc/net/stat/nf_conntrack')) throw new Error('nf_conntrack is not loaded and `modprobe nf_conntrack` failed: these tests need it');
+  }
+}

@@ -3,7 +3,8 @@
  * collector events to the same row shape. tableRows() is the table walk that the other
  * collectors' oracles (oracle.test-util.ts beside each collector) share.
  * Column layout per flag set, as net-tools prints it:
- *   -tanu[W]: Proto Recv-Q Send-Q Local Foreign State
+ *   -tanu[W]: Proto Recv-Q Send-Q Local Foreign State (-w raw: the state as its number;
+ *             -U udplite: Proto `udpl`, `udpl6`)
  *   -e adds:  User Inode          -p adds: PID/Program name ("-" when unknown)
  *   -o adds:  Timer, e.g. `off (0.00/0/0)` (two tokens)
  *   -xa:      Proto RefCnt Flags(`[ ACC ]`) Type State I-Node [PID/Program] Path
@@ -11,12 +12,12 @@
 import type { CollectedEvent } from './collect.js';
 
 export interface InetToolRow {
-  proto: string; // tcp, tcp6, udp, udp6
+  proto: string; // tcp, tcp6, udp, udp6, udpl, udpl6, raw, raw6
   recvQ: number;
   sendQ: number;
   local: string; // ip:port as netstat prints it, `*` for port 0
   foreign: string;
-  state: string; // "" for unconnected UDP
+  state: string; // "" for unconnected UDP and UDP-Lite; raw: the number (7 = CLOSE)
   user?: string;
   inode?: number;
   pid?: number; // undefined for "-"
@@ -25,15 +26,15 @@ export interface InetToolRow {
 }
 
 /**
- * The whitespace-split fields of each non-blank line after the first line that starts with
+ * The fields, split at ASCII spaces, of each non-blank line after the first line that starts with
  * `header` (a table's column titles, or netstat -g's `-----` rule); throws naming `command`
- * when there is no such line.
+ * when there is no such line. The tools pad with spaces; a name may hold other whitespace (U+3000).
  */
 export function tableRows(out: string, header: string, command: string): string[][] {
   const lines = out.split('\n');
   const start = lines.findIndex((l) => l.startsWith(header));
   if (start < 0) throw new Error(`unexpected ${command} output:\n${out}`);
-  return lines.slice(start + 1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
+  return lines.slice(start + 1).filter((l) => /[^ ]/.test(l)).map((l) => l.replace(/^ +| +$/g, '').split(/ +/));
 }
 
 const TCP_STATE_WORDS = new Set([
@@ -46,7 +47,7 @@ export function parseNetstatInet(text: string, cols: { e?: boolean; p?: boolean;
   const rows: InetToolRow[] = [];
   for (const line of text.split('\n')) {
     const t = line.trim().split(/\s+/);
-    if (!/^(tcp|udp)6?$/.test(t[0] ?? '')) continue;
+    if (!/^(tcp|udpl?|raw)6?$/.test(t[0] ?? '')) continue;
     const row: InetToolRow = {
       proto: t[0]!,
       recvQ: Number(t[1]),
@@ -56,7 +57,7 @@ export function parseNetstatInet(text: string, cols: { e?: boolean; p?: boolean;
       state: '',
     };
     let i = 5;
-    if (TCP_STATE_WORDS.has(t[i] ?? '')) row.state = t[i++]!;
+    if (TCP_STATE_WORDS.has(t[i] ?? '') || (row.proto.startsWith('raw') && /^\d+$/.test(t[i] ?? ''))) row.state = t[i++]!;
     if (cols.e) {
       row.user = t[i++]!;
       row.inode = Number(t[i++]);
@@ -87,19 +88,33 @@ export function hostPort(ip: unknown, port: unknown): string {
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A tcp.socket / udp.socket event as the row netstat -tanu would print for it. */
+/** netstat's Proto column per network.transport. */
+const NETSTAT_PROTO: Record<string, string> = { udplite: 'udpl' };
+/** The state number netstat -w prints for a raw socket's state name. */
+const RAW_STATE: Record<string, string> = { ESTABLISHED: '1', CLOSE: '7' };
+
+/** The state netstat prints for a socket event's state: TCP's name, blank or a number for the others. */
+export function netstatState(transport: string, state: string): string {
+  if (transport === 'raw') return RAW_STATE[state] ?? state;
+  if (transport !== 'tcp' && state === 'CLOSE') return ''; // netstat prints UDP states but ESTABLISHED as blank
+  return state;
+}
+
+/** A {tcp,udp,udplite,raw}.socket event as the row netstat -tanuUw would print for it. */
 export function inetEventRow(ev: CollectedEvent): InetToolRow {
   const f = ev.fields as Obj;
   const transport = f.network.transport as string;
-  const proto = transport + (f.network.type === 'ipv6' ? '6' : '');
-  let state = f.socket.state as string;
-  if (transport === 'udp' && state === 'CLOSE') state = ''; // netstat prints UDP states but ESTABLISHED as blank
+  // The table the socket came from: network.type is ipv4 for a tcp6 socket with a v4-mapped peer.
+  const v6 = f.socket.family === 'ipv6';
+  const proto = (NETSTAT_PROTO[transport] ?? transport) + (v6 ? '6' : '');
+  const state = netstatState(transport, f.socket.state as string);
   const row: InetToolRow = {
     proto,
     recvQ: f.socket.recv_q,
     sendQ: f.socket.send_q,
     local: hostPort(f.source.ip, f.source.port),
-    foreign: hostPort(f.destination.ip, f.destination.port),
+    // No destination: the socket has no peer, which netstat prints as the family's wildcard.
+    foreign: f.destination ? hostPort(f.destination.ip, f.destination.port) : v6 ? ':::*' : '0.0.0.0:*',
     state,
     user: f.user?.id,
     inode: f.socket.inode,
@@ -184,7 +199,7 @@ export function unixEventRow(fields: Obj): UnixToolRow {
     type: fields.socket.type,
     state: fields.socket.state,
     inode: fields.socket.inode,
-    path: fields.unix.path,
+    path: fields.unix?.path ?? '', // an unnamed socket has no unix.path
   };
   if (fields.process) {
     row.pid = fields.process.pid;

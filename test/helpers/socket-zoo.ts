@@ -2,8 +2,9 @@
  * A python3 process holding one of every kind of socket the socket collectors must report, in a
  * test network namespace, on random ports: TCP v4/v6 listeners (one dual-stack with a v4-mapped
  * peer), established pairs with unread bytes both ways, a connection waiting in a backlog,
- * TIME_WAIT, CLOSE_WAIT/FIN_WAIT2, UDP bound and connected v4/v6 with queued datagrams, and unix
- * stream/dgram/seqpacket/abstract/unnamed sockets.
+ * TIME_WAIT, CLOSE_WAIT/FIN_WAIT2, UDP and UDP-Lite bound and connected v4/v6 with queued
+ * datagrams, raw sockets (ICMP with queued packets, IPPROTO_RAW, a connected one, ICMPv6), and
+ * unix stream/dgram/seqpacket/abstract/unnamed sockets.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +52,22 @@ u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", ports[6])
 cu4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); cu4.connect(("127.0.0.1", ports[5])); keep.append(cu4)
 cu6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); cu6.connect(("::1", ports[6])); keep.append(cu6)
 for _ in range(random.randint(1, 4)): cu4.send(b"d" * 100); cu6.send(b"e" * 50)
+# UDP-Lite: the same, protocol 136
+def lite(fam):
+    s = socket.socket(fam, socket.SOCK_DGRAM, socket.IPPROTO_UDPLITE); keep.append(s); return s
+l4u = lite(socket.AF_INET); l4u.bind(("127.0.0.1", ports[8]))
+l6u = lite(socket.AF_INET6); l6u.bind(("::", ports[9]))
+lc4 = lite(socket.AF_INET); lc4.connect(("127.0.0.1", ports[8]))
+lc6 = lite(socket.AF_INET6); lc6.connect(("::1", ports[9]))
+for _ in range(random.randint(1, 3)): lc4.send(b"l" * 70); lc6.send(b"m" * 30)
+# raw: ICMP (an echo to itself queues the request and the reply), IPPROTO_RAW, GRE connected, ICMPv6
+def raw(fam, proto):
+    s = socket.socket(fam, socket.SOCK_RAW, proto); keep.append(s); return s
+icmp = raw(socket.AF_INET, socket.IPPROTO_ICMP)
+icmp.sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", ("127.0.0.1", 0))
+raw(socket.AF_INET, 255)
+gre = raw(socket.AF_INET, 47); gre.bind(("127.0.0.1", 0)); gre.connect(("127.0.0.2", 0))
+raw(socket.AF_INET6, socket.IPPROTO_ICMPV6)
 # unix
 def ux(kind, path):
     s = socket.socket(socket.AF_UNIX, kind); s.bind(path); keep.append(s); return s

@@ -15,7 +15,7 @@ export const SoftnetOptions = Type.Object(
 export type SoftnetOptions = Static<typeof SoftnetOptions>;
 
 export default defineCollector({
-  type: 'softnet',
+  type: 'softnet-example',
   kind: 'collector',
   description: 'Per-CPU packet processing counters from /proc/net/softnet_stat (processed, dropped, time_squeeze).',
   datasets: ['softnet.cpu', 'softnet.total'],

@@ -1,7 +1,7 @@
 /** The exec collector with real commands (sh, node): lines, failures, timeouts, stderr, DI. */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -38,6 +38,18 @@ function make(options: Record<string, unknown>): { collector: ExecCollector; log
   return { collector: child.resolve(ExecCollector), logs };
 }
 
+/** Kills the process whose pid a test command wrote to `file` (one the group kill cannot reach). */
+function killPidIn(file: string): void {
+  const pid = Number(readFileSync(file, 'utf8'));
+  if (pid > 0) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
 const sh = (script: string, more: Record<string, unknown> = {}) => make({ command: ['sh', '-c', script], dataset: 'custom.test', ...more });
 
 describe('exec collector', () => {
@@ -54,7 +66,7 @@ describe('exec collector', () => {
 
   it('runs argv directly, without a shell', async () => {
     const { collector } = make({
-      command: ['node', '-e', 'console.log(JSON.stringify({argv: process.argv.slice(1)}))', '$HOME', '*', 'a b'],
+      command: [process.execPath, '-e', 'console.log(JSON.stringify({argv: process.argv.slice(1)}))', '$HOME', '*', 'a b'],
       dataset: 'custom.argv',
     });
     const { events } = await collectOnce(collector);
@@ -80,6 +92,19 @@ describe('exec collector', () => {
     const strict = await collectOnce(sh(`echo '${line}'; echo '{"v":2}'`, { reserved_keys: 'malformed' }).collector);
     expect(strict.events.map((e) => e.fields)).toEqual([{ v: 2 }]);
     for (const key of ['@timestamp', 'event', 'host', 'labels', 'agent']) expect(strict.malformed[0]!.example).toContain(key);
+  });
+
+  it('moves ecs, data_stream and a non-object under an ECS or netagent object name, as envelope keys', async () => {
+    const line = `{"source":"probe-1","process":42,"socket":[1],"network":{"bytes":1},"ecs":{"version":"1.0"},"data_stream":{"type":"x"},"v":1}`;
+    const moved = await collectOnce(sh(`echo '${line}'`).collector);
+    expect(moved.events[0]!.fields).toEqual({
+      network: { bytes: 1 },
+      v: 1,
+      exec: { source: 'probe-1', process: 42, socket: [1], ecs: { version: '1.0' }, data_stream: { type: 'x' } },
+    });
+    const strict = await collectOnce(sh(`echo '${line}'`, { reserved_keys: 'malformed' }).collector);
+    expect(strict.events).toEqual([]);
+    expect(strict.malformed[0]!.example).toMatch(/source, process, socket, ecs, data_stream/);
   });
 
   it('a non-zero exit fails the run (events before it are kept)', async () => {
@@ -117,6 +142,29 @@ describe('exec collector', () => {
     expect(stat === '' || / Z /.test(stat), stat).toBe(true);
   });
 
+  it('a process in a session of its own keeping stdout open does not hold a run past its timeout', async () => {
+    const pidFile = join(dir, 'setsid.pid');
+    // setsid puts the sleep out of reach of the group kill; it keeps the stdout pipe open.
+    const { collector } = sh(`setsid sleep 100 & echo $! > ${pidFile}; echo '{"started":1}'; sleep 100`, { timeout: '500ms', kill_grace: '200ms' });
+    try {
+      await expect(collectOnce(collector)).rejects.toThrow(/timed out after 500ms/);
+    } finally {
+      killPidIn(pidFile);
+    }
+  });
+
+  it('a command that exits while a process in its own session keeps stdout open ends its run after kill_grace', async () => {
+    const pidFile = join(dir, 'setsid-exit.pid');
+    const { collector, logs } = sh(`setsid sleep 100 & echo $! > ${pidFile}; echo '{"done":1}'`, { timeout: '1h', kill_grace: '200ms' });
+    try {
+      const { events } = await collectOnce(collector);
+      expect(events.map((e) => e.fields)).toEqual([{ done: 1 }]);
+      expect(logs.some((l) => l.msg.includes('keeps its stdout open; stopped reading'))).toBe(true);
+    } finally {
+      killPidIn(pidFile);
+    }
+  });
+
   it('a command ignoring SIGTERM is killed after kill_grace', async () => {
     const { collector } = sh(`trap '' TERM; echo '{"x":1}'; while :; do sleep 0.05; done`, { timeout: '300ms', kill_grace: '300ms' });
     const t0 = Date.now();
@@ -142,7 +190,7 @@ describe('exec collector', () => {
 
   it('skips lines longer than max_line_size as malformed without holding them', async () => {
     const { collector } = make({
-      command: ['node', '-e', 'console.log(JSON.stringify({big: "x".repeat(300000)})); console.log(JSON.stringify({small: 1}))'],
+      command: [process.execPath, '-e', 'console.log(JSON.stringify({big: "x".repeat(300000)})); console.log(JSON.stringify({small: 1}))'],
       dataset: 'custom.big',
       max_line_size: '64KiB',
     });
@@ -152,7 +200,7 @@ describe('exec collector', () => {
   });
 
   it('waits for drained() when a sink is full, with the command paused meanwhile', async () => {
-    const { collector } = make({ command: ['node', '-e', 'for (let i = 0; i < 20000; i++) console.log(JSON.stringify({i}))'], dataset: 'custom.many' });
+    const { collector } = make({ command: [process.execPath, '-e', 'for (let i = 0; i < 20000; i++) console.log(JSON.stringify({i}))'], dataset: 'custom.many' });
     const seen: number[] = [];
     let waits = 0;
     await collector.collect({
@@ -179,10 +227,30 @@ describe('exec collector', () => {
     expect(events[0]!.fields).toEqual({ v: 'hello', cwd: dir, root: '/proc', id: 'exec-test' });
   });
 
+  it("gives the command only the configured environment and a minimal PATH, none of the agent's own", async () => {
+    process.env.NETAGENT_TEST_KAFKA_PASSWORD = 'hunter2';
+    try {
+      const { collector } = make({
+        command: [process.execPath, '-e', 'console.log(JSON.stringify({env: process.env}))'],
+        dataset: 'custom.env',
+        env: { GIVEN: 'yes' },
+      });
+      const { events } = await collectOnce(collector);
+      expect(events[0]!.fields).toEqual({
+        env: { GIVEN: 'yes', NETAGENT_INSTANCE: 'exec-test', NETAGENT_PROC_ROOT: '/proc', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+      const own = make({ command: ['sh', '-c', 'echo "{\\"path\\":\\"$PATH\\"}"'], dataset: 'custom.env', env: { PATH: '/bin' } });
+      expect((await collectOnce(own.collector)).events[0]!.fields).toEqual({ path: '/bin' });
+    } finally {
+      delete process.env.NETAGENT_TEST_KAFKA_PASSWORD;
+    }
+  });
+
   it('parseLine: blank lines are no events', () => {
     expect(parseLine('', 'move')).toBeNull();
     expect(parseLine('  \r', 'move')).toBeNull();
-    expect(parseLine('{"host":1,"exec":3}', 'move')).toMatchObject({ problem: expect.stringContaining('non-object') });
+    // A number where the exec object goes is moved under it, like the envelope's keys.
+    expect(parseLine('{"host":1,"exec":3}', 'move')).toEqual({ fields: { exec: { host: 1, exec: 3 } } });
   });
 
   it('netagent once: exec events carry the envelope; a failing command is logged with its exit code', async () => {

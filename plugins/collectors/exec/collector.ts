@@ -3,11 +3,17 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import type { AgentSettings } from '../../../src/core/config/schema.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
+import { after, type Timer } from '../../../src/core/timers.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseDuration, parseSize } from '../../../src/core/units.js';
-import { RESERVED_KEYS, type ExecOptions } from './index.js';
+import { OBJECT_ROOTS } from '../../../src/core/ecs.js';
+import { ENVELOPE_KEYS } from '../../../src/core/envelope.js';
+import type { ExecOptions } from './index.js';
 
-const RESERVED: ReadonlySet<string> = new Set(RESERVED_KEYS);
+const RESERVED: ReadonlySet<string> = new Set(ENVELOPE_KEYS);
+
+/** The PATH a command gets unless `env` sets one: the system's directories, as a service has. */
+export const MINIMAL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const EXAMPLE_CHARS = 200;
 
 /** Why a stdout line is not an event, or the event's fields. */
@@ -19,7 +25,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * One stdout line → the fields of one event (pure). Blank lines are not events (null).
- * Envelope keys at the top level are moved under `exec.` or make the line malformed, per `reserved`.
+ * Envelope keys at the top level, and a non-object under a name ECS or netagent uses for an
+ * object (which an index would reject), are moved under `exec.` or make the line malformed, per
+ * `reserved`.
  */
 export function parseLine(line: string, reserved: ExecOptions['reserved_keys']): LineResult | null {
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
@@ -31,15 +39,15 @@ export function parseLine(line: string, reserved: ExecOptions['reserved_keys']):
     return { problem: 'not JSON' };
   }
   if (!isPlainObject(value)) return { problem: 'not a JSON object' };
-  const clashes = Object.keys(value).filter((k) => RESERVED.has(k));
+  const clashes = Object.keys(value).filter((k) => RESERVED.has(k) || (OBJECT_ROOTS.has(k) && !isPlainObject(value[k])));
   if (clashes.length === 0) return { fields: value };
-  if (reserved === 'malformed') return { problem: `uses the envelope's key(s) ${clashes.join(', ')}` };
+  if (reserved === 'malformed') {
+    return { problem: `uses the envelope's key(s), or a non-object where ECS has an object: ${clashes.join(', ')}` };
+  }
   const fields: Record<string, unknown> = {};
   const moved: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) (RESERVED.has(k) ? moved : fields)[k] = v;
-  if (fields.exec !== undefined && !isPlainObject(fields.exec)) {
-    return { problem: 'uses envelope keys and a non-object `exec`, so they cannot be moved under it' };
-  }
+  for (const [k, v] of Object.entries(value)) (clashes.includes(k) ? moved : fields)[k] = v;
+  // A non-object `exec` is one of the moved keys itself (OBJECT_ROOTS): what stays is an object or nothing.
   fields.exec = { ...(fields.exec as Record<string, unknown> | undefined), ...moved };
   return { fields };
 }
@@ -67,8 +75,10 @@ export class ExecCollector implements Collector {
     const [program, ...args] = this.options.command as [string, ...string[]];
     const child = spawn(program, args, {
       cwd: this.options.cwd,
+      // Only what the config gives: the agent's own environment holds its secrets (the variable
+      // sasl.password_env names), which a command has no business seeing.
       env: {
-        ...process.env,
+        PATH: MINIMAL_PATH,
         NETAGENT_PROC_ROOT: this.agent.proc_root,
         NETAGENT_INSTANCE: this.instance.id,
         ...this.options.env,
@@ -84,20 +94,49 @@ export class ExecCollector implements Collector {
     exited.catch(() => undefined); // observed below
 
     let stopReason: string | null = null;
+    // A process the command started in a session of its own (`setsid … &`) is out of reach of the
+    // group kill and may keep stdout open forever: past the kill grace, stop reading.
+    let readingStopped = false;
+    const stopReading = (): void => {
+      if (child.stdout!.readableEnded && child.stderr!.readableEnded) return;
+      readingStopped = true;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    };
+    const timers: Timer[] = [];
     const stop = (why: string): void => {
       if (stopReason !== null) return;
       stopReason = why;
       this.killGroup(child, 'SIGTERM');
-      setTimeout(() => this.killGroup(child, 'SIGKILL'), this.graceMs).unref();
+      // Not cancelled when the run ends: group members that ignore SIGTERM are killed all the same.
+      after(this.graceMs, () => {
+        this.killGroup(child, 'SIGKILL');
+        stopReading();
+      }, { unref: true });
     };
-    const timer = setTimeout(() => stop(`timed out after ${this.options.timeout}`), this.timeoutMs);
+    timers.push(after(this.timeoutMs, () => stop(`timed out after ${this.options.timeout}`)));
+    child.once('exit', () => {
+      timers.push(after(this.graceMs, () => {
+        if (stopReason !== null) return;
+        this.killGroup(child, 'SIGKILL');
+        stopReading();
+        if (readingStopped) {
+          this.logger.warn({ kill_grace: this.options.kill_grace }, 'exec: the command exited but a process it started keeps its stdout open; stopped reading');
+        }
+      }));
+    });
     const onAbort = (): void => stop('aborted (run timeout or agent stopping)');
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener('abort', onAbort, { once: true });
 
-    const stderr = this.readStderr(child);
+    // A stream destroyed by stopReading() ends its reader with ERR_STREAM_PREMATURE_CLOSE.
+    const untilStopped = (reading: Promise<void>): Promise<void> =>
+      reading.catch((err: NodeJS.ErrnoException) => {
+        if (!(readingStopped && err.code === 'ERR_STREAM_PREMATURE_CLOSE')) throw err;
+      });
+    const stderr = untilStopped(this.readStderr(child));
     try {
-      await this.readStdout(child, ctx);
+      await untilStopped(this.readStdout(child, ctx));
       const { code, signal } = await exited;
       await stderr;
       if (stopReason !== null) throw new Error(`${this.describe()}: ${stopReason}`);
@@ -109,7 +148,7 @@ export class ExecCollector implements Collector {
       throw err;
     } finally {
       if (child.exitCode === null && child.signalCode === null) this.killGroup(child, 'SIGKILL');
-      clearTimeout(timer);
+      for (const t of timers) t.cancel();
       ctx.signal.removeEventListener('abort', onAbort);
       if (this.running === child) this.running = null;
     }

@@ -4,11 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, Size } from '../../../src/core/config/types.js';
+import { Duration, PositiveDuration, Size } from '../../../src/core/config/types.js';
 import { defineCollector } from '../../../src/core/plugin.js';
 
-/** Top-level keys of an event that belong to the envelope the agent stamps. */
-export const RESERVED_KEYS = ['@timestamp', 'event', 'host', 'agent', 'labels'] as const;
 
 export const ExecOptions = Type.Object(
   {
@@ -23,21 +21,24 @@ export const ExecOptions = Type.Object(
       description: 'event.dataset of every event, e.g. "myapp.sessions" (lower-case, dotted).',
     }),
     kind: Type.Union([Type.Literal('metric'), Type.Literal('state')], { default: 'metric', description: 'event.kind of every event.' }),
-    timeout: Duration({
+    timeout: PositiveDuration({
       default: '30s',
       description: 'Kill the command (its whole process group: SIGTERM, then SIGKILL after kill_grace) when it runs longer; the run fails.',
     }),
     kill_grace: Duration({ default: '2s', description: 'How long a timed-out command may take to exit after SIGTERM before SIGKILL.' }),
     env: Type.Record(Type.String(), Type.String(), {
       default: {},
-      description: "Extra environment variables, added to the agent's own (plus NETAGENT_PROC_ROOT and NETAGENT_INSTANCE).",
+      description:
+        "The command's whole environment, with NETAGENT_PROC_ROOT, NETAGENT_INSTANCE and PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin " +
+        "(unless set here). Nothing of the agent's own environment is passed on.",
     }),
     cwd: Type.Optional(Type.String({ description: "Working directory of the command; default: the agent's." })),
     reserved_keys: Type.Union([Type.Literal('move'), Type.Literal('malformed')], {
       default: 'move',
       description:
-        'A line with a top-level @timestamp, event, host, agent or labels key (the envelope\'s): `move` puts each such key under ' +
-        '`exec.` (`host` → `exec.host`), `malformed` skips the line and counts it as malformed.',
+        'A line with a top-level @timestamp, event, host, agent, ecs, labels or data_stream key (the envelope\'s), or with a ' +
+        'number, string or list where ECS or netagent has an object (`"source": "probe-1"`, `"process": 42`): `move` puts each ' +
+        'such key under `exec.` (`host` → `exec.host`), `malformed` skips the line and counts it as malformed.',
     }),
     max_line_size: Size({ default: '1MiB', description: 'Longer stdout lines are skipped and counted as malformed.' }),
     max_stderr_lines: Type.Integer({
@@ -55,6 +56,8 @@ export const execCollector = defineCollector({
   kind: 'collector',
   description: 'Runs a command on the schedule; each NDJSON line of its stdout becomes an event (custom collectors in any language).',
   options: ExecOptions,
+  // Where a command's credentials go: never echoed in a config error.
+  secrets: ['env'],
   datasets: ['(set by the `dataset` option)'],
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   load: () => import('./collector.js').then((m) => m.ExecCollector),

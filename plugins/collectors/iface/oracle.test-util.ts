@@ -28,6 +28,8 @@ export interface NetstatIfaceLong {
   mac?: string;
   encap?: string;
   txqueuelen?: number;
+  /** The primary IPv4 address (`inet A  netmask M`), as SIOCGIFADDR/SIOCGIFNETMASK give it. */
+  inet?: { ip: string; prefix_length: number };
   inet6: { ip: string; prefix_length: number; scope: string }[];
   rx: { packets: number; bytes: number; frame: number };
   tx: { packets: number; bytes: number; carrier: number; collisions: number };
@@ -45,7 +47,10 @@ export function netstatInterfacesLong(out: string): NetstatIfaceLong[] {
       continue;
     }
     if (!cur) continue;
-    if ((m = /^\s+inet6 (\S+)\s+prefixlen (\d+)\s+scopeid 0x[0-9a-f]+<(\w+)>/.exec(line))) {
+    if ((m = /^\s+inet (\S+)\s+netmask (\S+)/.exec(line))) {
+      const bits = m[2]!.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+      cur.inet = { ip: m[1]!, prefix_length: bits.indexOf('0') < 0 ? 32 : bits.indexOf('0') };
+    } else if ((m = /^\s+inet6 (\S+)\s+prefixlen (\d+)\s+scopeid 0x[0-9a-f]+<(\w+)>/.exec(line))) {
       cur.inet6.push({ ip: m[1]!, prefix_length: Number(m[2]), scope: m[3]! });
     } else if ((m = /^\s+ether (\S+)\s+txqueuelen (\d+)\s+\((.*)\)/.exec(line))) {
       cur.mac = m[1]!;
@@ -68,4 +73,36 @@ export function netstatInterfacesLong(out: string): NetstatIfaceLong[] {
     }
   }
   return res;
+}
+
+export interface IpAddr { iface: string; ip: string; len: number; noprefixroute: boolean }
+
+/** `ip -4 -o addr` lines: `3: va    inet 10.51.0.1/24 scope global va\ …` (peer addresses left out). */
+export function ipAddrs(out: string): IpAddr[] {
+  const rows: IpAddr[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\d+: (\S+) +inet ([\d.]+)\/(\d+) (.*)$/.exec(line);
+    if (m) rows.push({ iface: m[1]!, ip: m[2]!, len: Number(m[3]), noprefixroute: / noprefixroute /.test(m[4]!) });
+  }
+  return rows;
+}
+
+/**
+ * The addresses of `ip -4 -o addr` that /proc cannot place, by the kernel's rules (independent of
+ * the code under test): no prefix route (a /32, noprefixroute, an interface in `down`), or one
+ * subnet on two devices.
+ */
+export function unplaceable(addrs: IpAddr[], down: ReadonlySet<string>): Set<string> {
+  const subnet = (a: IpAddr) => {
+    const n = a.ip.split('.').reduce((v, o) => v * 256 + Number(o), 0);
+    return `${Math.floor(n / 2 ** (32 - a.len))}/${a.len}`;
+  };
+  const devices = new Map<string, Set<string>>();
+  for (const a of addrs) {
+    if (!devices.has(subnet(a))) devices.set(subnet(a), new Set());
+    devices.get(subnet(a))!.add(a.iface);
+  }
+  return new Set(
+    addrs.filter((a) => a.len === 32 || a.noprefixroute || down.has(a.iface) || devices.get(subnet(a))!.size > 1).map((a) => a.ip),
+  );
 }

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { fixtureProcFs, silentLogger } from '../../../test/helpers/view-procfs.js';
@@ -14,7 +15,7 @@ import { flagLetters, IFF, ioctlFlags, parseIfInet6, parseNetDev } from './parse
 const td = (f: string) => fileURLToPath(new URL(`./testdata/${f}`, import.meta.url));
 const text = (f: string) => readFileSync(td(f), 'latin1');
 const opts = (o: Partial<IfaceOptions> = {}): IfaceOptions => ({
-  include: [], exclude: [], all: false, sys_root: '/nonexistent', addresses: true, counter_bits: 'auto', ...o,
+  include: [], exclude: [], all: false, sys_root: '/nonexistent', addresses: true, counter_bits: 'auto', fib_max_prefixes: 10000, ...o,
 });
 type Itf = {
   name: string; id?: string; mtu?: number; flags?: string; mac?: string; txqueuelen?: number; link_encap?: string;
@@ -29,6 +30,13 @@ const itfs = (events: { fields: Record<string, unknown> }[]) => events.map((e) =
 function selfFixture(dir: string): ProcFs {
   const base = fixtureProcFs(dir);
   return { ...base, netViews: async () => [{ pid: 'self', fields: {} }] };
+}
+
+/** A collector reading `dir` as its own namespace, whose getifaddrs (the test host's) lists nothing. */
+function selfCollector(o: IfaceOptions, dir: string): IfaceCollector {
+  const c = new IfaceCollector(o, selfFixture(dir), silentLogger());
+  c.ownInterfaces = () => ({});
+  return c;
 }
 
 /**
@@ -104,7 +112,7 @@ describe('iface parsers on the captured namespace', () => {
 
   it('the collector emits iface.stats with netstat -i flags and MTU, -ie MAC and addresses', async () => {
     const sys = fakeSysfs();
-    const { events, malformed } = await collectOnce(new IfaceCollector(opts({ sys_root: sys }), selfFixture(td('')), silentLogger()));
+    const { events, malformed } = await collectOnce(selfCollector(opts({ sys_root: sys }), td('')));
     expect(malformed).toEqual([]);
     expect(events.every((e) => e.dataset === 'iface.stats' && e.kind === 'metric')).toBe(true);
     const ours = itfs(events);
@@ -125,10 +133,21 @@ describe('iface parsers on the captured namespace', () => {
   });
 
   it('without a matching sysfs, MTU and flags are left out rather than taken from another namespace', async () => {
-    const { events } = await collectOnce(new IfaceCollector(opts({ sys_root: '/sys' }), selfFixture(td('')), silentLogger()));
+    const { events } = await collectOnce(selfCollector(opts({ sys_root: '/sys' }), td('')));
     // the host's /sys does not list this capture's interfaces
     expect(itfs(events).every((i) => i.mtu === undefined && i.flags === undefined)).toBe(true);
     expect(itfs(events).map((i) => i.name).sort()).toEqual(parseNetDev(text('dev')).rows.map((r) => r.name).sort());
+  });
+
+  it("the no-sysfs warning names the view beside pino's own numeric pid, once per namespace", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const c = new IfaceCollector(opts({ sys_root: '/sys' }), fixtureProcFs(td(''), { netns: { inode: 4026532003 } }), logger);
+    await collectOnce(c);
+    await collectOnce(c);
+    const warned = lines.filter((l) => String(l.msg).startsWith('no sysfs'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ pid: process.pid, net_pid: 'fixture', netns_inode: 4026532003 });
   });
 
   it('include/exclude globs on names', async () => {
@@ -136,6 +155,38 @@ describe('iface parsers on the captured namespace', () => {
       new IfaceCollector(opts({ include: ['veth*', 'lo'], exclude: ['veth-a'] }), fixtureProcFs(td('')), silentLogger()),
     );
     expect(itfs(events).map((i) => i.name).sort()).toEqual(['lo', 'veth-b']);
+  });
+});
+
+describe('/proc/net/dev as other kernels write it', () => {
+  // testdata/alias/dev is written the way older kernels wrote alias-style names (`eth0:0:`,
+  // `ibr10:30:`) and 32-bit-era wide counters glued to the colon, plus a UTF-8 name; the netstat
+  // outputs are net-tools reading exactly that file (bind-mounted over /proc in a private mount
+  // namespace, in a network namespace holding eth0, ibr10 and 💩0, which its ioctls ask).
+  const alias = (f: string) => readFileSync(td(`alias/${f}`), 'utf8');
+
+  it('splits alias-style names at the last colon, as netstat -i does; UTF-8 names stay whole', () => {
+    const { rows, malformed } = parseNetDev(alias('dev'));
+    expect(malformed.count).toBe(0);
+    const tool = netstatInterfaces(alias('netstat-i.txt'));
+    expect(rows.map((r) => r.name).sort()).toEqual(tool.map((t) => t.name).sort());
+    expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['eth0:0', 'ibr10:30', '💩0']));
+    const long = new Map(netstatInterfacesLong(alias('netstat-ie.txt')).map((l) => [l.name, l]));
+    for (const t of tool) {
+      const c = Object.fromEntries(rows.find((r) => r.name === t.name)!.counters);
+      for (const dir of ['rx', 'tx'] as const) {
+        for (const k of ['ok', 'err', 'drp', 'ovr'] as const) expect(c[`${dir}.${k}`], `${t.name} ${dir}.${k}`).toBe(t[dir][k]);
+        expect(c[`${dir}.bytes`], `${t.name} ${dir}.bytes`).toBe(long.get(t.name)![dir].bytes);
+      }
+    }
+  });
+
+  it('a name holding Unicode whitespace (U+3000) or a tab-separated file is one name, not two fields', () => {
+    const header = alias('dev').split('\n').slice(0, 2).join('\n');
+    const { rows, malformed } = parseNetDev(`${header}\n a\u3000b:\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\t11\t12\t13\t14\t15\t16\n`);
+    expect(malformed.count).toBe(0);
+    expect(rows.map((r) => r.name)).toEqual(['a\u3000b']);
+    expect(Object.fromEntries(rows[0]!.counters)['tx.compressed']).toBe(16);
   });
 });
 
@@ -154,7 +205,7 @@ describe('iface deltas and rates', () => {
     setIf('eth0', 2);
     setIf('veth9', 7);
     const write = (lines: string[]) => writeFileSync(join(dir, 'dev'), `${header}\n${lines.join('\n')}\n`);
-    const c = new IfaceCollector(opts({ sys_root: sys }), selfFixture(dir), silentLogger());
+    const c = selfCollector(opts({ sys_root: sys }), dir);
 
     write([devLine('eth0', 1000, 10, 4294967000), devLine('veth9', 500, 5, 0)]);
     expect(itfs((await collectOnce(c, 0)).events).every((i) => i.delta === undefined)).toBe(true);
@@ -193,13 +244,17 @@ describe('malformed and missing iface files', () => {
   it('skips malformed net/dev lines, keeps the rest, reports them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iface-'));
     const lines = text('dev').split('\n');
-    writeFileSync(join(dir, 'dev'), [...lines.slice(0, 3), 'bogus line without colon', '  eth1: 1 2 3', 'eth2: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 x', ...lines.slice(3)].join('\n'));
+    writeFileSync(
+      join(dir, 'dev'),
+      [...lines.slice(0, 3), 'bogus line without colon', '  eth1: 1 2 3', 'eth2: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 x', 'two names: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16', ...lines.slice(3)].join('\n'),
+    );
     writeFileSync(join(dir, 'if_inet6'), `${text('if_inet6')}zz 01 40 20 80 lo\n`);
-    const { events, malformed } = await collectOnce(new IfaceCollector(opts(), fixtureProcFs(dir), silentLogger()));
+    const procfs = fixtureProcFs(dir, { netns: { inode: 4026532002 } });
+    const { events, malformed } = await collectOnce(new IfaceCollector(opts(), procfs, silentLogger()));
     expect(events).toHaveLength(parseNetDev(text('dev')).rows.length);
     expect(malformed).toEqual([
-      { source: 'net/dev', count: 3, example: 'bogus line without colon' },
-      { source: 'net/if_inet6', count: 1, example: 'zz 01 40 20 80 lo' },
+      { source: `${dir}/fixture/net/dev (netns 4026532002)`, count: 4, example: 'bogus line without colon' },
+      { source: `${dir}/fixture/net/if_inet6 (netns 4026532002)`, count: 1, example: 'zz 01 40 20 80 lo' },
     ]);
   });
 

@@ -5,6 +5,7 @@
 import { parseCounter, type CounterValue } from '../../../src/collect/counter-delta.js';
 import { hexToIPv6 } from '../../../src/collect/inet-address.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
+import { blankFields } from '../../../src/collect/proc-text.js';
 
 const RX = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'frame', 'compressed', 'multicast'] as const;
 const TX = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'colls', 'carrier', 'compressed'] as const;
@@ -22,6 +23,12 @@ export interface DevStats {
   counters: [string, CounterValue][];
 }
 
+/**
+ * /proc/net/dev: two header lines, then `%6s:%8llu %7llu …` per interface (16 counters). The name
+ * ends at the line's last colon: the counters hold none, and names written by older kernels may
+ * (alias-style `eth0:0`, `ibr10:30`), which net-tools and node_exporter split the same way. A long
+ * name or a wide counter leaves no blank after the colon.
+ */
 export function parseNetDev(text: string): { rows: DevStats[]; malformed: MalformedTally } {
   const malformed = new MalformedTally();
   const rows: DevStats[] = [];
@@ -30,14 +37,15 @@ export function parseNetDev(text: string): { rows: DevStats[]; malformed: Malfor
     const line = lines[i]!;
     if (line.trim() === '') continue;
     if (i < 2 && line.includes('|')) continue; // the two header lines
-    const c = line.indexOf(':');
-    const name = c > 0 ? line.slice(0, c).trim() : '';
-    const f = line.slice(c + 1).trim().split(/\s+/);
+    const c = line.lastIndexOf(':');
+    const head = c > 0 ? blankFields(line.slice(0, c)) : [];
+    const f = blankFields(line.slice(c + 1));
     const values = f.map(parseCounter);
-    if (name === '' || /\s/.test(name) || f.length !== 16 || values.some((v) => v === null)) {
+    if (head.length !== 1 || f.length !== 16 || values.some((v) => v === null)) {
       malformed.add(line);
       continue;
     }
+    const name = head[0]!;
     const counters: [string, CounterValue][] = [];
     RX.forEach((k, j) => counters.push([`rx.${NAME[k] ?? k}`, values[j]!]));
     TX.forEach((k, j) => counters.push([`tx.${NAME[k] ?? k}`, values[8 + j]!]));
@@ -57,13 +65,13 @@ export interface Inet6Address {
 
 const SCOPES: Record<number, string> = { 0x00: 'global', 0x10: 'host', 0x20: 'link', 0x40: 'site', 0x80: 'compat' };
 
-/** /proc/net/if_inet6: `address ifindex prefixlen scope flags name` (hex fields). */
+/** /proc/net/if_inet6: `address ifindex prefixlen scope flags name` (hex fields, `%pi6 %02x %02x %02x %02x %8s`). */
 export function parseIfInet6(text: string): { rows: Inet6Address[]; malformed: MalformedTally } {
   const malformed = new MalformedTally();
   const rows: Inet6Address[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    const f = line.trim().split(/\s+/);
+    const f = blankFields(line);
     const ip = f.length === 6 ? hexToIPv6(f[0]!) : null;
     if (ip === null || !f.slice(1, 5).every((h) => /^[0-9a-fA-F]+$/.test(h))) {
       malformed.add(line);

@@ -5,7 +5,8 @@ import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
-import { withViewFields } from '../../../src/collect/view-fields.js';
+import { procText } from '../../../src/collect/proc-text.js';
+import { netSource, viewLogFields, withViewFields } from '../../../src/collect/view-fields.js';
 import type { IgmpOptions } from './index.js';
 import { parseIgmp, parseIgmp6, type Membership } from './parse-igmp.js';
 
@@ -43,19 +44,19 @@ export class IgmpCollector implements Collector {
       const rows: Membership[] = [];
       if (this.options.ipv4 !== false) {
         const buf = await this.procfs.readNet(view, 'igmp');
-        if (buf === null) this.logger.debug({ pid: view.pid }, 'no net/igmp');
+        if (buf === null) this.logger.debug(viewLogFields(view), 'no net/igmp');
         else {
-          const p = parseIgmp(buf.toString('latin1'));
-          p.malformed.report(ctx, 'net/igmp');
+          const p = parseIgmp(procText(buf));
+          p.malformed.report(ctx, netSource(this.procfs.root, view, 'igmp'));
           rows.push(...p.rows);
         }
       }
       if (this.options.ipv6 !== false) {
         const buf = await this.procfs.readNet(view, 'igmp6');
-        if (buf === null) this.logger.debug({ pid: view.pid }, 'no net/igmp6 (IPv6 disabled)');
+        if (buf === null) this.logger.debug(viewLogFields(view), 'no net/igmp6 (IPv6 disabled)');
         else {
-          const p = parseIgmp6(buf.toString('latin1'));
-          p.malformed.report(ctx, 'net/igmp6');
+          const p = parseIgmp6(procText(buf));
+          p.malformed.report(ctx, netSource(this.procfs.root, view, 'igmp6'));
           rows.push(...p.rows);
         }
       }

@@ -80,6 +80,6 @@ describe('malformed and missing igmp files', () => {
     writeFileSync(join(dir, 'igmp'), `${text('igmp')}garbage\n`);
     const { events, malformed } = await collectOnce(new IgmpCollector(opts(), fixtureProcFs(dir), silentLogger()));
     expect(events).toHaveLength(parseIgmp(text('igmp'), true).rows.length);
-    expect(malformed).toEqual([{ source: 'net/igmp', count: 1, example: 'garbage' }]);
+    expect(malformed).toEqual([{ source: `${dir}/fixture/net/igmp`, count: 1, example: 'garbage' }]);
   });
 });

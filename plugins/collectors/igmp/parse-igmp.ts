@@ -20,8 +20,9 @@ export interface ParsedMemberships {
   malformed: MalformedTally;
 }
 
-const DEVICE = /^(\d+)\s+(\S+?)\s*:\s+(\d+)\s+(V\d)\s*$/;
-const GROUP = /^\s+([0-9A-Fa-f]{8})\s+(\d+)\s+[0-9A-Fa-f]+:[0-9A-Fa-f]+\s+\d+\s*$/;
+// Blanks are the kernel's (spaces, tabs): an interface name may hold other Unicode whitespace.
+const DEVICE = /^(\d+)[ \t]+([^ \t]+?)[ \t]*:[ \t]+(\d+)[ \t]+(V\d)[ \t]*$/;
+const GROUP = /^[ \t]+([0-9A-Fa-f]{8})[ \t]+(\d+)[ \t]+[0-9A-Fa-f]+:[0-9A-Fa-f]+[ \t]+\d+[ \t]*$/;
 
 /**
  * /proc/net/igmp: a header line, then per interface a device line (`Idx Device : Count Querier`)
@@ -47,7 +48,7 @@ export function parseIgmp(text: string, littleEndian?: boolean): ParsedMembershi
     if (!g || group === null || dev === null) {
       malformed.add(line);
       // a broken device line makes its group lines unattributable: skip them too
-      if (!/^\s/.test(line)) dev = null;
+      if (!/^[ \t]/.test(line)) dev = null;
       continue;
     }
     rows.push({ family: 'ipv4', ifindex: dev.ifindex, iface: dev.iface, group, users: Number(g[2]), querier: dev.querier });
@@ -55,7 +56,7 @@ export function parseIgmp(text: string, littleEndian?: boolean): ParsedMembershi
   return { rows, malformed };
 }
 
-const GROUP6 = /^(\d+)\s+(\S+)\s+([0-9A-Fa-f]{32})\s+(\d+)\s+[0-9A-Fa-f]+\s+\d+\s*$/;
+const GROUP6 = /^(\d+)[ \t]+([^ \t]+)[ \t]+([0-9A-Fa-f]{32})[ \t]+(\d+)[ \t]+[0-9A-Fa-f]+[ \t]+\d+[ \t]*$/;
 
 /** /proc/net/igmp6: `Idx Device Group(hex) Users Flags Timer` per line, no header. */
 export function parseIgmp6(text: string): ParsedMemberships {

@@ -4,7 +4,8 @@ import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { NetView, ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
-import { withViewFields } from '../../../src/collect/view-fields.js';
+import { procText } from '../../../src/collect/proc-text.js';
+import { netSource, viewLogFields, withViewFields } from '../../../src/collect/view-fields.js';
 import type { RouteOptions } from './index.js';
 import { parseIpv4Routes, parseIpv6Routes } from './parse-route.js';
 
@@ -32,11 +33,11 @@ export class RouteCollector implements Collector {
   private async collectV4(ctx: CollectContext, view: NetView): Promise<void> {
     const buf = await this.procfs.readNet(view, 'route');
     if (buf === null) {
-      this.logger.debug({ pid: view.pid }, 'no net/route (IPv4 routing table absent)');
+      this.logger.debug(viewLogFields(view), 'no net/route (IPv4 routing table absent)');
       return;
     }
-    const { rows, malformed } = parseIpv4Routes(buf.toString('latin1'));
-    malformed.report(ctx, 'net/route');
+    const { rows, malformed } = parseIpv4Routes(procText(buf));
+    malformed.report(ctx, netSource(this.procfs.root, view, 'route'));
     for (const r of rows) {
       if (r.iface !== null && !this.keep(r.iface)) continue;
       const fields = {
@@ -62,11 +63,11 @@ export class RouteCollector implements Collector {
   private async collectV6(ctx: CollectContext, view: NetView): Promise<void> {
     const buf = await this.procfs.readNet(view, 'ipv6_route');
     if (buf === null) {
-      this.logger.debug({ pid: view.pid }, 'no net/ipv6_route (IPv6 disabled)');
+      this.logger.debug(viewLogFields(view), 'no net/ipv6_route (IPv6 disabled)');
       return;
     }
-    const { rows, malformed } = parseIpv6Routes(buf.toString('latin1'));
-    malformed.report(ctx, 'net/ipv6_route');
+    const { rows, malformed } = parseIpv6Routes(procText(buf));
+    malformed.report(ctx, netSource(this.procfs.root, view, 'ipv6_route'));
     for (const r of rows) {
       if (!this.keep(r.iface)) continue;
       const fields = {

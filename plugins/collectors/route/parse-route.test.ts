@@ -106,9 +106,11 @@ describe('malformed and missing route files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'route-'));
     writeFileSync(join(dir, 'route'), `${text('route')}junk\n`);
     // no ipv6_route: IPv6 disabled
-    const c = new RouteCollector({ ipv4: true, ipv6: true, include: [], exclude: [] }, fixtureProcFs(dir), silentLogger());
+    // read through a namespace of `agent.netns: all`: the source names its path and namespace
+    const procfs = fixtureProcFs(dir, { netns: { inode: 4026532001, host: false } });
+    const c = new RouteCollector({ ipv4: true, ipv6: true, include: [], exclude: [] }, procfs, silentLogger());
     const { events, malformed } = await collectOnce(c);
     expect(events).toHaveLength(parseIpv4Routes(text('route'), true).rows.length);
-    expect(malformed).toEqual([{ source: 'net/route', count: 1, example: 'junk' }]);
+    expect(malformed).toEqual([{ source: `${dir}/fixture/net/route (netns 4026532001)`, count: 1, example: 'junk' }]);
   });
 });

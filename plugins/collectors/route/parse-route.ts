@@ -4,6 +4,7 @@
  */
 import { hexToIPv4, hexToIPv4Number, hexToIPv6, maskToPrefix } from '../../../src/collect/inet-address.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
+import { blankFields } from '../../../src/collect/proc-text.js';
 
 // <linux/route.h> and <linux/ipv6_route.h>
 const RTF_UP = 0x0001;
@@ -101,7 +102,7 @@ export function parseIpv4Routes(text: string, littleEndian?: boolean): Parsed<Ip
   const malformed = new MalformedTally();
   const rows: Ipv4Route[] = [];
   const lines = text.split('\n');
-  const header = (lines[0] ?? '').trim().split(/\s+/);
+  const header = blankFields(lines[0] ?? '');
   const col = new Map(header.map((h, i) => [h, i]));
   if (!V4_COLUMNS.every((c) => col.has(c))) {
     if (text.trim() !== '') malformed.add(lines[0] ?? '');
@@ -111,7 +112,7 @@ export function parseIpv4Routes(text: string, littleEndian?: boolean): Parsed<Ip
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
-    const f = line.trim().split(/\s+/);
+    const f = blankFields(line);
     const dest = hexToIPv4(at(f, 'Destination'), littleEndian);
     const gw = hexToIPv4(at(f, 'Gateway'), littleEndian);
     const maskText = at(f, 'Mask');
@@ -157,7 +158,7 @@ export function parseIpv6Routes(text: string): Parsed<Ipv6Route> {
   const rows: Ipv6Route[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    const f = line.trim().split(/\s+/);
+    const f = blankFields(line);
     const dest = hexToIPv6(f[0] ?? '');
     const src = hexToIPv6(f[2] ?? '');
     const gw = hexToIPv6(f[4] ?? '');

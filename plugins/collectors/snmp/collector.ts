@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { counterToNumber, CounterTracker, type CounterValue } from '../../../src/collect/counter-delta.js';
 import { parseSockstat, type SockstatTotals } from '../../../src/collect/sockstat.js';
-import { viewKey, withViewFields } from '../../../src/collect/view-fields.js';
+import { netSource, viewKey, viewLogFields, withViewFields } from '../../../src/collect/view-fields.js';
 import { includeExclude } from '../../../src/core/glob.js';
 import type { CollectContext, Collector } from '../../../src/core/plugin.js';
 import type { NetView, ProcFs } from '../../../src/core/procfs.js';
@@ -54,12 +54,12 @@ export class SnmpCollector implements Collector {
     for (const [file, parse] of SOURCES) {
       const buf = await this.procfs.readNet(view, file);
       if (buf === null) {
-        this.logger.debug({ pid: view.pid, file }, 'counter file absent');
+        this.logger.debug({ ...viewLogFields(view), file }, 'counter file absent');
         continue;
       }
       any = true;
       const { counters, malformed } = parse(buf.toString('latin1'));
-      malformed.report(ctx, `net/${file}`);
+      malformed.report(ctx, netSource(this.procfs.root, view, file));
       for (const [name, value] of counters) {
         if (NSTAT_NON_COUNTERS.has(name)) {
           if (this.options.non_counters) gauges[name] = counterToNumber(value);
@@ -101,7 +101,7 @@ export class SnmpCollector implements Collector {
       const buf = await this.procfs.readNet(view, file);
       if (buf === null) continue;
       any = true;
-      parseSockstat(buf.toString('latin1'), totals).malformed.report(ctx, `net/${file}`);
+      parseSockstat(buf.toString('latin1'), totals).malformed.report(ctx, netSource(this.procfs.root, view, file));
     }
     if (!any) return;
     if (!ctx.emit('sockstat.totals', 'metric', withViewFields(view, { sockstat: totals }))) await ctx.drained();

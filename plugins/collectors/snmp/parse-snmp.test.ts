@@ -148,7 +148,7 @@ describe('malformed and missing snmp files', () => {
     writeFileSync(join(dir, 'snmp'), `${text('snmp')}Bogus: line\n`);
     const { events, malformed } = await collectOnce(new SnmpCollector(opts(), fixtureProcFs(dir), silentLogger()));
     expect(events.map((e) => e.dataset)).toEqual(['snmp.counters']);
-    expect(malformed).toEqual([{ source: 'net/snmp', count: 1, example: 'Bogus: line' }]);
+    expect(malformed).toEqual([{ source: `${dir}/fixture/net/snmp`, count: 1, example: 'Bogus: line' }]);
     expect(Object.keys(snmpOf(events).counters)).toContain('IpInReceives');
     const empty = mkdtempSync(join(tmpdir(), 'snmp-'));
     expect((await collectOnce(new SnmpCollector(opts(), fixtureProcFs(empty), silentLogger()))).events).toEqual([]);

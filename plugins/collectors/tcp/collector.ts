@@ -1,22 +1,4 @@
-import type { Logger } from 'pino';
-import { inject, injectable } from 'tsyringe';
-import { InetSocketCollector } from '../../../src/collect/inet-collector.js';
-import type { InetOptions } from '../../../src/collect/inet-options.js';
-import type { SocketOwners } from '../../../src/core/socket-owners.js';
-import type { PluginInstance } from '../../../src/core/plugin.js';
-import type { ProcFs } from '../../../src/core/procfs.js';
-import { TOKENS } from '../../../src/core/tokens.js';
+import { inetCollectorClass } from '../../../src/collect/inet-plugin.js';
 
 /** The tcp collector: the shared /proc/net socket reader bound to transport `tcp`. */
-@injectable()
-export class TcpCollector extends InetSocketCollector {
-  constructor(
-    @inject(TOKENS.PluginOptions) options: InetOptions,
-    @inject(TOKENS.ProcFs) procfs: ProcFs,
-    @inject(TOKENS.SocketOwners) owners: SocketOwners,
-    @inject(TOKENS.Logger) logger: Logger,
-    @inject(TOKENS.PluginInstance) instance: PluginInstance,
-  ) {
-    super('tcp', options, procfs, owners, logger, instance);
-  }
-}
+export const TcpCollector = inetCollectorClass('tcp');

@@ -1,7 +1,8 @@
 /**
  * The tcp collector skips a family's socket table when the kernel's totals (net/sockstat{,6}) show
- * it empty. In namespaces made for it: skipping must give what reading gives (netstat as the oracle),
- * and a family whose only socket is in TIME_WAIT (which the totals' `inuse` leaves out) is still read.
+ * it empty, and counts the skip (`tables_skipped` in agent.stats). In namespaces made for it:
+ * skipping must give what reading gives (netstat as the oracle), a family whose only socket is in
+ * TIME_WAIT (which the totals' `inuse` leaves out) is still read, and udp reads both tables always.
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ import { SocketOwners } from '../../../src/core/socket-owners.js';
 import { collectOnce } from '../../../test/helpers/collect.js';
 import { NetNamespace, requireNetnsTools } from '../../../test/helpers/netns.js';
 import { parseNetstatInet } from '../../../test/helpers/netstat-oracle.js';
+import { UdpCollector } from '../udp/collector.js';
+import { udpCollector } from '../udp/index.js';
 import { TcpCollector } from './collector.js';
 import { tcpCollector } from './index.js';
 
@@ -26,7 +29,7 @@ time.sleep(3600)
 `;
 
 /** A summary collector reading the namespace through `pid`, and the net/ files it read. */
-function summaryCollector(pid: string) {
+function summaryCollector(pid: string, transport: 'tcp' | 'udp' = 'tcp') {
   const read: string[] = [];
   const procfs = new SelfProcFs('/proc');
   procfs.netViews = async () => [{ pid, fields: {} }];
@@ -35,9 +38,10 @@ function summaryCollector(pid: string) {
     read.push(file);
     return readNetLines(view, file, chunkSize);
   };
+  const [cls, manifest] = transport === 'tcp' ? [TcpCollector, tcpCollector] : [UdpCollector, udpCollector];
   // The /proc source, whose reads are watched here (the netlink source skips the same dumps).
-  const options = optionsWithDefaults(tcpCollector.options, { mode: 'summary', source: 'proc' });
-  const collector = new TcpCollector(options as never, procfs, new SocketOwners('/proc'), pino({ level: 'silent' }), { id: 'tcp', type: 'tcp' });
+  const options = optionsWithDefaults(manifest.options, { mode: 'summary', source: 'proc' });
+  const collector = new cls(options as never, procfs, new SocketOwners('/proc'), pino({ level: 'silent' }), { id: transport, type: transport });
   return { collector, read };
 }
 
@@ -66,6 +70,7 @@ c = socket.create_connection(l.getsockname()); s, _ = l.accept()`),
     const { events } = await collectOnce(collector);
     const families = (events[0]!.fields as { socket: { families: Record<string, Record<string, number>> } }).socket.families;
     expect(read).toEqual(['tcp']);
+    expect(collector.stats()).toEqual({ tables_skipped: 1 });
     expect(nonZero(families.ipv4!)).toEqual(netstatCounts(ns, 'tcp'));
     expect(netstatCounts(ns, 'tcp')).toEqual({ LISTEN: 1, ESTABLISHED: 2 });
     expect(Object.keys(families.ipv6!).length).toBeGreaterThan(0);
@@ -86,7 +91,21 @@ c.close(); time.sleep(0.1); s.close(); l.close()`),
     const { events } = await collectOnce(collector);
     const families = (events[0]!.fields as { socket: { families: Record<string, Record<string, number>> } }).socket.families;
     expect(read).toContain('tcp6');
+    expect(collector.stats()).toEqual({ tables_skipped: 0 });
     expect(netstatCounts(ns, 'tcp6')).toEqual({ TIME_WAIT: 1 });
     expect(nonZero(families.ipv6!)).toEqual({ TIME_WAIT: 1 });
+  });
+
+  it('udp: both tables are read even when the totals show one family empty (an empty udp6 costs the kernel ~0.1 ms)', async () => {
+    ns = NetNamespace.create('naudpempty');
+    const holderProc = await ns.spawnReady('python3', ['-c', holder('u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))')]);
+    const { collector, read } = summaryCollector(String(holderProc.pid), 'udp');
+    const { events } = await collectOnce(collector);
+    const families = (events[0]!.fields as { socket: { families: Record<string, Record<string, number>> } }).socket.families;
+    expect(ns.exec('cat', ['/proc/net/sockstat6'])).toMatch(/^UDP6: inuse 0$/m);
+    expect(read).toEqual(['udp', 'udp6']);
+    expect(collector.stats()).toEqual({ tables_skipped: 0 });
+    expect(nonZero(families.ipv4!)).toEqual({ CLOSE: 1 });
+    expect(nonZero(families.ipv6!)).toEqual({});
   });
 });

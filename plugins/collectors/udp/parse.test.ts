@@ -14,8 +14,8 @@ import { udpCollector } from './index.js';
 const data = fileURLToPath(new URL('./testdata/netns-basic/', import.meta.url));
 const tool = (name: string) => readFileSync(`${data}${name}`, 'utf8');
 
-function collector(options: Record<string, unknown> = {}) {
-  return new UdpCollector(optionsWithDefaults(udpCollector.options, options), new SelfProcFs(data), new SocketOwners(data), pino({ level: 'silent' }), {
+function collector(options: Record<string, unknown> = {}, root = data) {
+  return new UdpCollector(optionsWithDefaults(udpCollector.options, options), new SelfProcFs(root), new SocketOwners(root), pino({ level: 'silent' }), {
     id: 'udp',
     type: 'udp',
   });
@@ -55,5 +55,34 @@ describe('udp collector on the netns-basic capture', () => {
     expect(f.socket.families.ipv6.CLOSE).toBe(rows.filter((r) => r.proto === 'udp6' && r.state === '').length);
     const bound = await collectOnce(collector({ states: ['CLOSE'] }));
     expect(bound.events.length).toBe(rows.filter((r) => r.foreign.endsWith(':*')).length);
+  });
+});
+
+describe('udp collector on a table with states netstat does not know for UDP', () => {
+  // testdata/odd-states: sockets in TCP's LISTEN (0A) and SYN_SENT (02) numbers, which no UDP code
+  // path of ours sets but a kernel may print; netstat-uanWe.txt is net-tools reading exactly
+  // these files (bind-mounted over /proc in a private mount namespace).
+  const odd = fileURLToPath(new URL('./testdata/odd-states/', import.meta.url));
+  const oddTool = readFileSync(`${odd}netstat-uanWe.txt`, 'utf8');
+
+  it('reports them as UNKNOWN, as netstat prints them, not as TCP state names', async () => {
+    const { events, malformed } = await collectOnce(collector({}, odd));
+    expect(malformed).toEqual([]);
+    const expected = parseNetstatInet(oddTool, { e: true });
+    expect(expected.filter((r) => r.state === 'UNKNOWN').length).toBe(3);
+    const got = events.map(inetEventRow).map(({ timer: _t, ...r }) => r);
+    expect(sorted(got)).toEqual(sorted(expected));
+  });
+
+  it('summary counts them under UNKNOWN beside the two UDP states', async () => {
+    const { events } = await collectOnce(collector({ mode: 'summary' }, odd));
+    const rows = parseNetstatInet(oddTool, { e: true });
+    const f = events[0]!.fields as any;
+    expect(f.socket.states).toEqual({
+      ESTABLISHED: rows.filter((r) => r.state === 'ESTABLISHED').length,
+      CLOSE: rows.filter((r) => r.state === '').length,
+      UNKNOWN: rows.filter((r) => r.state === 'UNKNOWN').length,
+    });
+    expect(f.socket.families.ipv6).toEqual({ ESTABLISHED: 0, CLOSE: 1, UNKNOWN: 1 });
   });
 });

@@ -7,7 +7,7 @@ import { inject, injectable } from 'tsyringe';
 import { NEXT, parseChunksPausably, PAUSE_AFTER, PAUSE_BEFORE, type ParsePause, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import type { SocketOwners } from '../../../src/core/socket-owners.js';
-import { withViewFields } from '../../../src/collect/view-fields.js';
+import { netSource, withViewFields } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
@@ -56,10 +56,9 @@ export class UnixCollector implements Collector {
             return PAUSE_BEFORE;
           }
         }
-        const ev: EventFields = {
-          socket: { type, state, flags: unixFlagNames(r.flags), refcnt: r.refcnt, inode: r.inode },
-          unix: { path: r.pathEnd > r.pathStart ? buf.toString('utf8', r.pathStart, r.pathEnd) : '' },
-        };
+        const ev: EventFields = { socket: { type, state, flags: unixFlagNames(r.flags), refcnt: r.refcnt, inode: r.inode } };
+        // An unnamed socket has no path: absent rather than "" (an empty keyword would be a value).
+        if (r.pathEnd > r.pathStart) ev.unix = { path: buf.toString('utf8', r.pathStart, r.pathEnd) };
         if (owner !== undefined) ev.process = { pid: owner.pid, name: owner.name };
         if (ctx.emit('unix.socket', 'state', withViewFields(view, ev))) return NEXT;
         pause.blocked = true;
@@ -74,7 +73,7 @@ export class UnixCollector implements Collector {
         pause,
         { rescan: () => owners!.rescan(), drained: () => ctx.drained() },
       );
-      bad.report(ctx, `${this.procfs.root}/${view.pid}/net/unix`);
+      bad.report(ctx, netSource(this.procfs.root, view, 'unix'));
     }
   }
 }

@@ -42,6 +42,14 @@ export interface EsResponse {
   readonly host: string;
 }
 
+/** The `auth` options name no usable method. */
+export class AuthError extends SinkError {
+  constructor(readonly reason: string) {
+    super(`elasticsearch: auth: ${reason}`, false);
+    this.name = 'AuthError';
+  }
+}
+
 /** No host could be reached (or every one answered 502/503/504): retriable. */
 export class EsUnavailableError extends SinkError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -68,15 +76,16 @@ export function connectionSettings(o: Pick<ElasticsearchSinkOptions, 'hosts' | '
   };
 }
 
-function authorization(a: ElasticsearchSinkOptions['auth']): string | null {
-  const password = readSecret('elasticsearch: auth', a, 'password');
-  const apiKey = readSecret('elasticsearch: auth', a, 'api_key');
-  const token = readSecret('elasticsearch: auth', a, 'bearer_token');
+/** The Authorization header of the `auth` options. Throws a SecretError, or an AuthError naming what is wrong. */
+export function authorization(a: ElasticsearchSinkOptions['auth'], env: NodeJS.ProcessEnv = process.env): string | null {
+  const password = readSecret('elasticsearch: auth', a, 'password', env);
+  const apiKey = readSecret('elasticsearch: auth', a, 'api_key', env);
+  const token = readSecret('elasticsearch: auth', a, 'bearer_token', env);
   const methods = [a.username !== undefined || password !== undefined, apiKey !== undefined, token !== undefined].filter(Boolean).length;
-  if (methods > 1) throw new SinkError('elasticsearch: auth: give one method: username and password, api_key, or bearer_token', false);
+  if (methods > 1) throw new AuthError('give one method: username and password, api_key, or bearer_token');
   if (a.username !== undefined || password !== undefined) {
     if (a.username === undefined || password === undefined) {
-      throw new SinkError('elasticsearch: auth: basic authentication needs username and one of password, password_env, password_file', false);
+      throw new AuthError('basic authentication needs username and one of password, password_env, password_file');
     }
     return `Basic ${Buffer.from(`${a.username}:${password}`).toString('base64')}`;
   }

@@ -5,11 +5,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
-import { deadLetterOptions } from '../../../src/core/dead-letter.js';
 import { defineSink } from '../../../src/core/plugin.js';
-import { retryOptions } from '../../../src/core/retry.js';
 import { secretOptions } from '../../../src/core/secrets.js';
-import { spoolOptions } from '../../../src/core/spool/options.js';
+import { spooledDeliveryOptions } from '../../../src/core/spool/options.js';
 import { tlsFileProperties } from '../../../src/core/tls.js';
 
 const strict = { additionalProperties: false } as const;
@@ -62,6 +60,12 @@ export const elasticsearchOptions = Type.Object(
         'Document id, a template. The default names each event uniquely, so a bulk request sent again after a failure stores ' +
         'nothing twice (the node answers "already exists", counted as duplicates). Empty: the node assigns ids (re-sends may duplicate).',
     }),
+    setup: Type.Boolean({
+      default: false,
+      description:
+        'Before the first delivery, install the templates and lifecycle policy as `netagent setup elasticsearch` does (idempotent); ' +
+        'events wait in the spool until it succeeded, so no data stream is created without its template.',
+    }),
     batch: Type.Object(
       {
         max_events: Type.Integer({ minimum: 1, default: 2000, description: 'Events per bulk request at most.' }),
@@ -76,10 +80,11 @@ export const elasticsearchOptions = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    retry: retryOptions('Longest backoff (a failed request, or items the node refused with 429 or 5xx).'),
-    dead_letter: deadLetterOptions('the node rejected for good (a mapping conflict…)'),
-    spool: spoolOptions('the node'),
-    close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
+    ...spooledDeliveryOptions({
+      destination: 'the node',
+      retryMax: 'Longest backoff (a failed request, or items the node refused with 429 or 5xx).',
+      refusedForGood: 'the node rejected for good (a mapping conflict…)',
+    }),
   },
   strict,
 );
@@ -93,6 +98,7 @@ export const elasticsearchSink = defineSink({
   options: elasticsearchOptions,
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   secrets: ['auth.password', 'auth.api_key', 'auth.bearer_token', 'ssl.key_password'],
+  check: (ctx) => import('./check.js').then((m) => m.checkElasticsearchOptions(ctx)),
   async load() {
     return (await import('./sink.js')).ElasticsearchSink;
   },

@@ -70,9 +70,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await osRequest('DELETE', '/_index_template/netagent-sink-test');
-  await deleteMatching('*-netagent.*-t*');
+  await deleteMatching('*-netagent.*-t*'); // first: a template in use cannot go
   await deleteMatching('netagent-test-*');
+  await osOk('DELETE', '/_index_template/netagent-sink-test');
 });
 
 describe('elasticsearch sink', () => {
@@ -166,6 +166,22 @@ describe('elasticsearch sink', () => {
     await until('a connection error', () => String(down.stats().last_error).includes('no host answered'));
     expect(down.stats()).toMatchObject({ connected: false, queue_depth: 5 });
     await down.close();
+  });
+
+  it('setup: true installs the templates before the first delivery, so each data stream gets netagent\'s', async () => {
+    const ns = `s${randomBytes(4).toString('hex')}`; // not t*: the shipped templates, not this file's
+    const { sink: s, log } = sink({ setup: true, data_stream: { namespace: ns } });
+    await s.open();
+    await s.write([makeEvent(1), metricEvent(2)]);
+    await drained(s);
+    const streams = await osOk('GET', `/_data_stream/*-netagent.*-${ns}`);
+    expect(streams.data_streams.map((d: { name: string; template: string }) => [d.name, d.template]).sort()).toEqual([
+      [`logs-netagent.tcp.socket-${ns}`, 'netagent-data-streams'],
+      [`metrics-netagent.snmp.counters-${ns}`, 'netagent-data-streams'],
+    ]);
+    expect(log.text()).toMatch(/templates and lifecycle policy set up/);
+    await s.close();
+    await deleteMatching(`*-netagent.*-${ns}`);
   });
 
   it('node SIGKILLed mid-stream and restarted, and the sink restarted on its spool: nothing lost, nothing twice', async () => {

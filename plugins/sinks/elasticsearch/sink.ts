@@ -16,8 +16,8 @@ import { deadLetterFileFrom, type DeadLetter, type DeadLetterFile } from '../../
 import { SinkError } from '../../../src/core/errors.js';
 import type { PluginInstance, Sink, SinkEvent } from '../../../src/core/plugin.js';
 import { backoff, backoffFrom, sleep, type Backoff } from '../../../src/core/retry.js';
-import { spoolDir, spoolFrom } from '../../../src/core/spool/options.js';
-import { SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
+import { spoolDir } from '../../../src/core/spool/options.js';
+import { spoolFrom, SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
 import { compileTemplate, type Template } from '../../../src/core/template.js';
 import { TOKENS } from '../../../src/core/tokens.js';
 import { parseDuration, parseSize } from '../../../src/core/units.js';
@@ -33,9 +33,12 @@ import {
 } from './bulk.js';
 import { connectionSettings, EsClient } from './client.js';
 import type { ElasticsearchSinkOptions } from './index.js';
+import { setupElasticsearch } from './setup.js';
 
 /** Repeated identical errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
+/** How long close() waits for the delivery loop to let go. */
+const RELEASE_MS = 300;
 
 interface Destination {
   readonly name: string;
@@ -73,6 +76,7 @@ export class ElasticsearchSink implements Sink {
   /** Rejection reasons (type and field) already logged. */
   private readonly reasonsLogged = new Set<string>();
   private dir = '';
+  private needsSetup: boolean;
   /** For benchmarks and tests: called after each settled request with the running delivered total. */
   onDelivered: ((delivered: number) => void) | null = null;
 
@@ -90,6 +94,7 @@ export class ElasticsearchSink implements Sink {
     this.backoff = backoffFrom(opts.retry);
     this.indexT = opts.index === '' ? null : compileTemplate(opts.index);
     this.idT = opts.document_id === '' ? null : compileTemplate(opts.document_id);
+    this.needsSetup = opts.setup;
   }
 
   async open(): Promise<void> {
@@ -131,15 +136,16 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  async close(): Promise<void> {
+  async close(deadline = Infinity): Promise<void> {
     if (!this.client) return;
-    const deadline = Date.now() + this.closeMs;
-    // Closing: retry at once and briskly (the node may just have come back), until the deadline.
+    const until = Math.min(Date.now() + this.closeMs, deadline);
+    // Closing: retry at once and briskly (the node may just have come back), until then.
     this.closing = true;
     this.nap?.abort();
-    while (this.loop && this.spool.depth > 0 && Date.now() < deadline) await sleep(20);
+    while (this.loop && this.spool.depth > 0 && Date.now() < until) await sleep(20);
+    // Then let go within the pipeline's grace: a request in flight is aborted, its batch stays spooled.
     this.stop.abort();
-    if (this.loop) await Promise.race([this.loop, sleep(2_000)]);
+    if (this.loop) await Promise.race([this.loop, sleep(RELEASE_MS)]);
     const left = this.spool.depth;
     await this.spool.close();
     await this.deadLetters.close();
@@ -183,6 +189,7 @@ export class ElasticsearchSink implements Sink {
       try {
         await this.spool.waitForData(signal);
         if (signal.aborted) break;
+        if (this.needsSetup && !(await this.setup())) continue;
         if (this.lingerMs > 0 && this.spool.untaken < this.maxEvents && !this.closing) await this.linger(signal);
         const batch = await this.spool.take(Math.min(this.maxEvents, this.batchLimit), this.maxBytes);
         if (batch.length === 0) continue;
@@ -197,6 +204,21 @@ export class ElasticsearchSink implements Sink {
         this.spool.release(false);
         await this.failed(`elasticsearch: ${(e as Error).message}; will retry`, e);
       }
+    }
+  }
+
+  /** `setup: true`: installs templates and policy; false (logged, backed off) while the node cannot. */
+  private async setup(): Promise<boolean> {
+    try {
+      const report = await setupElasticsearch(this.client!, { logger: this.log, signal: this.stop.signal });
+      this.needsSetup = false;
+      const changed = report.items.filter((i) => i.action === 'created' || i.action === 'updated').map((i) => `${i.action} ${i.kind} ${i.name}`);
+      this.log.info({ changed, lifecycle: report.lifecycle }, 'elasticsearch: templates and lifecycle policy set up');
+      return true;
+    } catch (e) {
+      if (this.stop.signal.aborted) return false;
+      await this.failed(`elasticsearch: setup failed: ${(e as Error).message}; events stay spooled, will retry`, e);
+      return false;
     }
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -43,7 +43,10 @@ describe('file sink', () => {
     await second.write(events(4, 2));
     await second.close();
     expect(sequencesIn(path)).toEqual([1, 2, 3, 4, 5]);
-    expect(statSync(path).mode & 0o777).toBe(0o640);
+    // Private to the agent's user unless `mode` says otherwise, and so the directories it made.
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'a')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'a', 'b')).mode & 0o777).toBe(0o700);
   });
 
   it('rotates between lines so that no file passes max_size, keeping max_files', async () => {
@@ -97,11 +100,12 @@ describe('file sink', () => {
   it('gzips rotated files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
     const path = join(dir, 'events.ndjson');
-    const s = sink({ path, max_size: 500, max_files: 2, compress: true, fsync: 'batch' });
+    const s = sink({ path, max_size: 500, max_files: 2, compress: true, fsync: 'batch', mode: '0640' });
     await s.open();
     for (let i = 0; i < 6; i++) await s.write(events(1 + i * 10, 10, 10));
     await s.close();
     expect(readdirSync(dir).sort()).toEqual(['events.ndjson', 'events.ndjson.1.gz', 'events.ndjson.2.gz']);
+    for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o640);
     const all = [`${path}.2.gz`, `${path}.1.gz`, path].flatMap(sequencesIn);
     expect(all).toEqual(Array.from({ length: all.length }, (_, i) => 61 - all.length + i));
   });
@@ -123,5 +127,46 @@ describe('file sink', () => {
     expect(error).toBeInstanceOf(SinkError);
     expect((error as SinkError).message).toContain(`${path}: cannot open for appending`);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('does not follow a symbolic link planted at its path into a regular file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const victim = join(dir, 'root-owned.conf');
+    writeFileSync(victim, 'precious\n');
+    const path = join(dir, 'events.ndjson');
+    symlinkSync(victim, path);
+    const error = await sink({ path }).open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect((error as SinkError).message).toContain(`${path}: cannot open for appending: is a symbolic link to a regular file`);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    // Nor a dangling one: it would create the file it names.
+    const dangling = join(dir, 'dangling.ndjson');
+    symlinkSync(join(dir, 'created-through-the-link'), dangling);
+    await expect(sink({ path: dangling }).open()).rejects.toThrow(SinkError);
+    expect(existsSync(join(dir, 'created-through-the-link'))).toBe(false);
+    // A link to what is no regular file (as /dev/stdout is) is what such a path is for.
+    const toNull = join(dir, 'null.ndjson');
+    symlinkSync('/dev/null', toNull);
+    const s = sink({ path: toNull });
+    await s.open();
+    await s.write(events(1, 3));
+    await s.close();
+  });
+
+  it('notices that its directory was removed and creates it again, rather than writing to a deleted file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-sink-'));
+    const path = join(dir, 'logs', 'events.ndjson');
+    const s = sink({ path });
+    await s.open();
+    await s.write(events(1, 3));
+    rmSync(join(dir, 'logs'), { recursive: true });
+    await s.write(events(4, 2));
+    // Replaced by another file (moved away by hand, a new one put there): written there from now on.
+    renameSync(path, `${path}.moved`);
+    writeFileSync(path, '');
+    await s.write(events(6, 1));
+    await s.close();
+    expect(sequencesIn(`${path}.moved`)).toEqual([4, 5]);
+    expect(sequencesIn(path)).toEqual([6]);
   });
 });

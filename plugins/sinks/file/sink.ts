@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, fsyncSync, writeSync } from 'node:fs';
+import { constants, createWriteStream, fsyncSync, statSync, writeSync, type Stats } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -26,22 +26,27 @@ export class FileSink implements Sink {
   private compressing: Promise<void> = Promise.resolve();
   /** Only regular files rotate: never rename /dev/null or a named pipe. */
   private rotates = true;
+  /** The file open, to tell when the path no longer leads to it (removed, replaced). */
+  private opened: Stats | null = null;
   private readonly lines = new LineBuffer();
+  private readonly mode: number;
 
   constructor(
     @inject(TOKENS.PluginOptions) private readonly options: FileSinkOptions,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {
     this.maxSize = parseSize(options.max_size)!;
+    this.mode = parseInt(options.mode, 8);
   }
 
   async open(): Promise<void> {
     try {
-      await mkdir(dirname(this.options.path), { recursive: true });
-      this.handle = await open(this.options.path, 'a', parseInt(this.options.mode, 8));
-      const stat = await this.handle.stat();
-      this.size = stat.size;
-      this.rotates = stat.isFile();
+      // A directory it creates: its files' mode, searchable where readable (0600 → 0700, 0640 → 0750).
+      await mkdir(dirname(this.options.path), { recursive: true, mode: this.mode | ((this.mode & 0o444) >> 2) });
+      this.handle = await openNoFollow(this.options.path, this.mode);
+      this.opened = await this.handle.stat();
+      this.size = this.opened.size;
+      this.rotates = this.opened.isFile();
     } catch (err) {
       throw this.error('cannot open for appending', err);
     }
@@ -52,7 +57,28 @@ export class FileSink implements Sink {
    * StampedEvent.ndjsonChunks).
    */
   async write(batch: readonly SinkEvent[]): Promise<void> {
+    await this.reopenIfGone();
     for (const chunk of StampedEvent.ndjsonChunks(batch, this.lines)) await this.appendLines(chunk);
+  }
+
+  /**
+   * Once a batch: a file whose path now leads elsewhere or nowhere (its directory removed, the file
+   * deleted or moved by hand) would take the events into a deleted inode. It is reopened at its
+   * path instead, creating the directory again.
+   */
+  private async reopenIfGone(): Promise<void> {
+    if (!this.handle || !this.rotates || !this.opened) return;
+    let now: Stats | null = null;
+    try {
+      now = statSync(this.options.path);
+    } catch {
+      // gone: reopened below
+    }
+    if (now && now.ino === this.opened.ino && now.dev === this.opened.dev) return;
+    this.logger.warn({ path: this.options.path }, now ? 'file sink: the path leads to another file now; reopening it' : 'file sink: the file (or its directory) was removed; creating it again');
+    await this.handle.close().catch(() => undefined);
+    this.handle = null;
+    await this.open();
   }
 
   async close(): Promise<void> {
@@ -113,7 +139,7 @@ export class FileSink implements Sink {
     if (keep === 0) await rm(path, { force: true });
     else if (compress) {
       await rename(path, `${path}.1`).catch(ignoreMissing);
-      this.compressing = gzipAndRemove(`${path}.1`).catch((err) => this.logger.error({ err, path }, 'compressing rotated file failed'));
+      this.compressing = gzipAndRemove(`${path}.1`, this.mode).catch((err) => this.logger.error({ err, path }, 'compressing rotated file failed'));
     } else await rename(path, `${path}.1`).catch(ignoreMissing);
     await this.open();
   }
@@ -128,8 +154,33 @@ function ignoreMissing(err: NodeJS.ErrnoException): void {
   if (err.code !== 'ENOENT') throw err;
 }
 
-async function gzipAndRemove(file: string): Promise<void> {
-  await pipeline(createReadStream(file), createGzip(), createWriteStream(`${file}.gz.tmp`));
-  await rename(`${file}.gz.tmp`, `${file}.gz`);
+/**
+ * Opens `path` for appending, creating it with `mode`, without following a symbolic link planted
+ * there (one to a root-owned file would have the agent write into it). A link to what is no
+ * regular file (`/dev/stdout`, a pipe) is followed: that is what such a path is for. The link's
+ * target is checked on the descriptor opened, so it cannot be swapped in between.
+ */
+async function openNoFollow(path: string, mode: number): Promise<FileHandle> {
+  try {
+    return await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
+  }
+  // Without O_CREAT: a dangling link creates nothing.
+  const handle = await open(path, constants.O_WRONLY | constants.O_APPEND);
+  if ((await handle.stat()).isFile()) {
+    await handle.close();
+    throw Object.assign(new Error('is a symbolic link to a regular file; the file sink follows no link to a file (give the real path)'), { code: 'ELOOP' });
+  }
+  return handle;
+}
+
+/** gzips a rotated file into `file.gz` with the sink's mode, neither reading nor writing through a planted link. */
+async function gzipAndRemove(file: string, mode: number): Promise<void> {
+  const tmp = `${file}.gz.tmp`;
+  await rm(tmp, { force: true });
+  const source = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  await pipeline(source.createReadStream(), createGzip(), createWriteStream(tmp, { flags: 'wx', mode }));
+  await rename(tmp, `${file}.gz`);
   await rm(file);
 }

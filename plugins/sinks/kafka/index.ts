@@ -5,10 +5,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, StringEnum } from '../../../src/core/config/types.js';
-import { deadLetterOptions } from '../../../src/core/dead-letter.js';
 import { defineSink } from '../../../src/core/plugin.js';
-import { retryOptions } from '../../../src/core/retry.js';
-import { spoolOptions } from '../../../src/core/spool/options.js';
+import { spooledDeliveryOptions } from '../../../src/core/spool/options.js';
 import { secretOptions } from '../../../src/core/secrets.js';
 import { tlsFileProperties } from '../../../src/core/tls.js';
 
@@ -18,10 +16,10 @@ const strict = { additionalProperties: false } as const;
 
 export const kafkaOptions = Type.Object(
   {
-    brokers: Type.Array(Type.String({ minLength: 1 }), {
+    brokers: Type.Array(Type.String({ pattern: '^\\S+:[0-9]+$', errorMessage: 'expected host:port, e.g. "127.0.0.1:9092"' }), {
       minItems: 1,
       default: ['127.0.0.1:9092'],
-      description: 'Bootstrap brokers, host:port.',
+      description: 'Bootstrap brokers, host:port (the port is required).',
     }),
     client_id: Type.String({ default: 'netagent', description: 'Kafka client id (broker logs, quotas).' }),
     topic: Type.String({
@@ -78,7 +76,6 @@ export const kafkaOptions = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    retry: retryOptions('Longest backoff. After a connection error the broker ports are also probed every 500ms, ending the backoff early.'),
     ssl: Type.Object(
       {
         enabled: Type.Boolean({ default: false, description: 'Connect with TLS.' }),
@@ -98,9 +95,11 @@ export const kafkaOptions = Type.Object(
         { ...strict, description: 'SASL authentication; exactly one of password, password_env, password_file.' },
       ),
     ),
-    spool: spoolOptions('Kafka'),
-    dead_letter: deadLetterOptions('that Kafka refused for good (a topic it will not create: an invalid or colliding name)'),
-    close_timeout: duration('4s', 'On close, how long to keep delivering the spool before leaving the rest for the next start.'),
+    ...spooledDeliveryOptions({
+      destination: 'Kafka',
+      retryMax: 'Longest backoff. After a connection error the broker ports are also probed every 500ms, ending the backoff early.',
+      refusedForGood: 'that Kafka refused for good (a topic it will not create: an invalid or colliding name)',
+    }),
   },
   strict,
 );
@@ -114,6 +113,7 @@ export const kafkaSink = defineSink({
   options: kafkaOptions,
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   secrets: ['sasl.password', 'ssl.key_password'],
+  check: (ctx) => import('./check.js').then((m) => m.checkKafkaOptions(ctx)),
   async load() {
     return (await import('./sink.js')).KafkaSink;
   },

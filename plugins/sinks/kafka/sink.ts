@@ -26,8 +26,8 @@ import { TOKENS } from '../../../src/core/tokens.js';
 import { loadCompressor, type CompressionName } from './codecs.js';
 import { kafkaOptions, type KafkaSinkOptions } from './index.js';
 import { BatchProducer } from './producer.js';
-import { spoolDir, spoolFrom } from '../../../src/core/spool/options.js';
-import { SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
+import { spoolDir } from '../../../src/core/spool/options.js';
+import { spoolFrom, SpoolFullError, type Spool, type SpoolEntry, type SpoolRecord } from '../../../src/core/spool/spool.js';
 import { compileTemplate, type Template } from '../../../src/core/template.js';
 import { sanitizeTopic } from './topic.js';
 import { parseDuration as coreDuration, parseSize as coreSize } from '../../../src/core/units.js';
@@ -48,6 +48,8 @@ interface Settings {
 
 /** Repeated identical errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
+/** How long close() waits, each, for the delivery loop and the connections to let go. */
+const RELEASE_MS = 300;
 
 @injectable()
 export class KafkaSink implements Sink {
@@ -188,25 +190,24 @@ export class KafkaSink implements Sink {
     }
   }
 
-  async close(): Promise<void> {
+  async close(deadline = Infinity): Promise<void> {
     if (!this.spool) return;
-    const deadline = Date.now() + this.s.closeMs;
-    // Closing: retry at once and briskly (the broker may just have come back), until the deadline.
+    const until = Math.min(Date.now() + this.s.closeMs, deadline);
+    // Closing: retry at once and briskly (the broker may just have come back), until then.
     this.closing = true;
     this.nap?.abort();
-    while (this.loop && this.spool.depth > 0 && Date.now() < deadline) {
+    while (this.loop && this.spool.depth > 0 && Date.now() < until) {
       await sleep(20);
     }
+    // Then let go within the pipeline's grace: a request still in flight is given back to the spool.
     this.stop.abort();
-    const left = () => Math.max(0, deadline - Date.now());
-    if (this.loop) await Promise.race([this.loop, sleep(left() + 1_000)]);
-    await this.disconnect();
-    if (this.loop) await Promise.race([this.loop, sleep(2_000)]);
-    const left_ = this.spool.depth;
+    if (this.loop) await Promise.race([this.loop, sleep(RELEASE_MS)]);
+    await Promise.race([this.disconnect(), sleep(RELEASE_MS)]);
+    const left = this.spool.depth;
     await this.spool.close();
     await this.deadLetters.close();
-    if (left_ > 0) {
-      this.log.warn({ spooled: left_, dir: this.dir }, 'kafka: undelivered events left in the spool for the next start');
+    if (left > 0) {
+      this.log.warn({ spooled: left, dir: this.dir }, 'kafka: undelivered events left in the spool for the next start');
     }
   }
 
@@ -229,17 +230,28 @@ export class KafkaSink implements Sink {
 
   private async run(): Promise<void> {
     const signal = this.stop.signal;
-    /** Produce requests in flight, oldest first; acknowledged in the spool strictly in this order. */
-    /** `sent`: the batch's records handed to Kafka (the others were dead-lettered). */
-    const inflight: { batch: SpoolEntry[]; sent: number; done: Promise<void> }[] = [];
     /**
-     * Gives every in-flight batch back to the spool, to be sent again. Each event of a batch that was
-     * written, or may have been (any failure but "too large"), will then be in Kafka once more: counted.
+     * Produce requests in flight, oldest first; acknowledged in the spool strictly in this order.
+     * `delivers`: how many of the batch's records count as delivered once it is acknowledged (not the
+     * dead-lettered ones).
+     */
+    const inflight: { batch: SpoolEntry[]; delivers: number; done: Promise<void> }[] = [];
+    /**
+     * Records Kafka acknowledged in a batch behind one that failed: the spool takes them again (it
+     * commits in order), and they are then skipped rather than sent twice.
+     */
+    const inKafka = new Set<string>();
+    const at = (e: SpoolEntry) => `${e.seg}:${e.end}`;
+    /**
+     * Gives every in-flight batch back to the spool, to be taken again. An acknowledged one is
+     * remembered in inKafka; each event of a failed one that may have been written (any failure but
+     * "too large") will be in Kafka once more: counted.
      */
     const giveBack = async () => {
       const settled = await Promise.allSettled(inflight.map((f) => f.done));
       settled.forEach((r, i) => {
-        if (r.status === 'fulfilled' || !isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
+        if (r.status === 'fulfilled') for (const e of inflight[i]!.batch) inKafka.add(at(e));
+        else if (!isTooLarge(r.reason)) this.duplicates += inflight[i]!.batch.length;
       });
       inflight.length = 0;
       this.spool.release(false);
@@ -272,9 +284,10 @@ export class KafkaSink implements Sink {
             break;
           }
           await this.spool.markSent(batch);
-          const done = sendable.length > 0 ? this.producer!.send(sendable) : Promise.resolve();
+          const fresh = inKafka.size === 0 ? sendable : sendable.filter((e) => !inKafka.delete(at(e)));
+          const done = fresh.length > 0 ? this.producer!.send(fresh) : Promise.resolve();
           done.catch(() => undefined);
-          inflight.push({ batch, sent: sendable.length, done });
+          inflight.push({ batch, delivers: sendable.length, done });
         }
         const head = inflight[0];
         if (!head) continue;
@@ -290,8 +303,9 @@ export class KafkaSink implements Sink {
           continue;
         }
         inflight.shift();
+        // Counted first: Kafka has them, and queue_depth drops inside ack().
+        this.delivered += head.delivers;
         await this.spool.ack();
-        this.delivered += head.sent;
         if (this.failures > 0) {
           this.log.info({ delivered: this.delivered }, 'kafka: delivering again');
           this.failures = 0;

@@ -11,4 +11,17 @@ describe('stdout text format', () => {
     });
     expect(formatText(line)).toBe('2026-01-01T00:00:00.000Z tcp.socket source.ip=10.0.0.1 source.port=22 socket.state=LISTEN socket.flags=["ACC"] unix.path="a b"');
   });
+
+  it('escapes terminal control characters in values and keys', () => {
+    const line = JSON.stringify({
+      '@timestamp': '2026-01-01T00:00:00.000Z',
+      event: { dataset: 'exec.x', kind: 'state', sequence: 1 },
+      title: '\u001b]2;owned\u0007', csi: 'a\u009b2Jb', del: 'x\u007f', list: ['\u001b[31m', '\u0085'], 'k\u001bey': 1,
+    });
+    const text = formatText(line);
+    expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(text).toBe(
+      '2026-01-01T00:00:00.000Z exec.x title="\\u001b]2;owned\\u0007" csi="a\\u009b2Jb" del="x\\u007f" list=["\\u001b[31m","\\u0085"] "k\\u001bey"=1',
+    );
+  });
 });

@@ -2,19 +2,22 @@
  * From a config file to a checked plan of what to run: every problem is collected and reported
  * at once (ConfigError), each with its file, line and column.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import type { DependencyContainer } from 'tsyringe';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError, messageOf, type ConfigProblem } from '../errors.js';
 import { importModule } from '../import-module.js';
-import type { CollectorManifest, PluginManifest, SinkManifest } from '../plugin.js';
+import { pathProblem } from '../fs-check.js';
+import { stateDirOf } from '../identity.js';
+import type { CollectorManifest, OptionsCheck, PluginInstance, PluginManifest, SinkManifest } from '../plugin.js';
 import { importPluginManifests, PluginRegistry } from '../registry.js';
 import { TOKENS } from '../tokens.js';
 import { parseDuration } from '../units.js';
-import { ConfigDocument, pointerToPath, type PathSegment } from './document.js';
+import { withDefaults } from './defaults.js';
+import { ConfigDocument, formatPath, MAX_CONFIG_BYTES, pointerToPath, type PathSegment } from './document.js';
 import { ConfigSchema, type AgentSettings, type RawConfig, type SinkEntryConfig } from './schema.js';
 import './types.js';
 
@@ -22,6 +25,8 @@ export type Trigger = { readonly kind: 'cron'; readonly expression: string } | {
 
 export interface CollectorPlan {
   readonly id: string;
+  /** Where the entry is in the config (`['collectors', 2]`), to position problems found later. */
+  readonly path: readonly PathSegment[];
   readonly manifest: CollectorManifest;
   readonly options: Record<string, unknown>;
   readonly trigger: Trigger;
@@ -31,6 +36,8 @@ export interface CollectorPlan {
 
 export interface SinkPlan {
   readonly id: string;
+  /** As CollectorPlan.path. */
+  readonly path: readonly PathSegment[];
   readonly manifest: SinkManifest;
   readonly options: Record<string, unknown>;
   readonly datasets: readonly string[];
@@ -46,6 +53,8 @@ export interface AgentPlan {
   readonly sinks: readonly SinkPlan[];
   /** Every known plugin, built-in and loaded from `plugins:`. */
   readonly registry: PluginRegistry;
+  /** A problem at `path` of the config, positioned (for what only building the instances finds). */
+  problemAt(path: readonly PathSegment[], message: string): ConfigProblem;
 }
 
 const MAX_DEFAULT_TIMEOUT_MS = 60_000;
@@ -54,14 +63,23 @@ const MAX_DEFAULT_TIMEOUT_MS = 60_000;
 export async function loadAgentPlan(file: string, container: DependencyContainer, env: NodeJS.ProcessEnv = process.env): Promise<AgentPlan> {
   let text: string;
   try {
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_BYTES) throw tooLarge(file, size);
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read config: ${(err as Error).message}` }]);
   }
   return planFromText(file, text, container, env);
 }
 
+function tooLarge(file: string, bytes: number): ConfigError {
+  return new ConfigError([{ file, line: 1, col: 1, path: '', message: `config is ${bytes} bytes; the most a config may have is ${MAX_CONFIG_BYTES} (1 MiB)` }]);
+}
+
 export async function planFromText(file: string, text: string, container: DependencyContainer, env: NodeJS.ProcessEnv): Promise<AgentPlan> {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) throw tooLarge(file, bytes);
   const doc = ConfigDocument.parse(file, text, env);
   const problems = doc.problems;
   if (doc.value === undefined) throw new ConfigError(problems);
@@ -69,17 +87,76 @@ export async function planFromText(file: string, text: string, container: Depend
     throw new ConfigError([...problems, doc.problem([], 'expected a mapping with agent, collectors, sinks, plugins')]);
   }
 
-  const raw = Value.Default(ConfigSchema, structuredClone(doc.value)) as RawConfig;
+  const raw = withDefaults(ConfigSchema, doc.value) as RawConfig;
   problems.push(...schemaProblems(doc, ConfigSchema, raw, []));
   // Go on to plugin-level checks where the structure allows, so that every problem shows at once.
   for (const key of ['plugins', 'collectors', 'sinks'] as const) if (!Array.isArray(raw[key])) raw[key] = [];
 
   const registry = await registryWithPlugins(doc, raw, container, resolve(dirname(file)), problems);
-  const collectors = planCollectors(doc, raw, registry, problems);
-  const sinks = planSinks(doc, raw, registry, problems);
-  await checkCronExpressions(doc, raw, problems);
+  // The plugins' own checks may look at the agent section (state_dir): only once it is sound.
+  const checks = problems.some((p) => p.path === 'agent' || p.path.startsWith('agent.')) ? null : new OptionChecks(doc, raw.agent, env, problems);
+  const collectors = planCollectors(doc, raw, registry, checks, problems);
+  const sinks = planSinks(doc, raw, registry, checks, problems);
+  await Promise.all([checkCronExpressions(doc, raw, problems), checks?.done(), checks && checkStateDir(doc, raw.agent, problems)]);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file, agent: raw.agent, collectors, sinks, registry };
+  return { file, agent: raw.agent, collectors, sinks, registry, problemAt: (path, message) => doc.problem(path, message) };
+}
+
+/** `agent.state_dir` (or its default) must be a directory, or creatable as one. */
+async function checkStateDir(doc: ConfigDocument, agent: AgentSettings, problems: ConfigProblem[]): Promise<void> {
+  const problem = await pathProblem(stateDirOf(agent), 'directory');
+  if (problem === undefined) return;
+  if (agent.state_dir !== undefined) problems.push(doc.problem(['agent', 'state_dir'], problem));
+  else problems.push(doc.problem(['agent'], `the default state_dir: ${problem} (set agent.state_dir)`, true));
+}
+
+/** The manifests' check()s of every instance, and the resources they claim. */
+class OptionChecks {
+  private readonly pending: Promise<void>[] = [];
+  private readonly claims: { resource: string; path: PathSegment[] }[] = [];
+
+  constructor(
+    private readonly doc: ConfigDocument,
+    private readonly agent: AgentSettings,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly problems: ConfigProblem[],
+  ) {}
+
+  start(manifest: PluginManifest, options: Record<string, unknown>, instance: PluginInstance, entry: PathSegment[]): void {
+    const check = manifest.check as ((ctx: OptionsCheck) => void | Promise<void>) | undefined;
+    if (!check) return;
+    const at = (path: string): PathSegment[] => [...entry, 'options', ...(path === '' ? [] : path.split('.'))];
+    const ctx: OptionsCheck = {
+      options, instance, agent: this.agent, env: this.env,
+      problem: (path, message) => this.problems.push(this.doc.problem(at(path), message)),
+      claim: (resource, path) => this.claims.push({ resource, path: at(path) }),
+    };
+    this.pending.push(
+      Promise.resolve()
+        .then(() => check(ctx))
+        .catch((err: unknown) => {
+          this.problems.push(this.doc.problem(entry, `checking the options failed: ${messageOf(err)}`));
+        }),
+    );
+  }
+
+  /** Waits for every check; a resource claimed twice is a problem at each claim after the first in the file. */
+  async done(): Promise<void> {
+    await Promise.all(this.pending);
+    const first = new Map<string, PathSegment[]>();
+    const inFileOrder = this.claims
+      .map((c) => ({ ...c, at: this.doc.position(c.path) }))
+      .sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col);
+    for (const claim of inFileOrder) {
+      const earlier = first.get(claim.resource);
+      if (earlier === undefined) {
+        first.set(claim.resource, claim.path);
+        continue;
+      }
+      const what = claim.resource.slice(claim.resource.indexOf(':') + 1);
+      this.problems.push(this.doc.problem(claim.path, `${what} is also used by ${formatPath(earlier)} (line ${this.doc.position(earlier).line}); two instances cannot share it`));
+    }
+  }
 }
 
 /** An entry that the schema check already found broken beyond planning. */
@@ -119,7 +196,7 @@ async function registryWithPlugins(
   }
 }
 
-function planCollectors(doc: ConfigDocument, raw: RawConfig, registry: PluginRegistry, problems: ConfigProblem[]) {
+function planCollectors(doc: ConfigDocument, raw: RawConfig, registry: PluginRegistry, checks: OptionChecks | null, problems: ConfigProblem[]) {
   const seen = new Map<string, number>();
   const out: CollectorPlan[] = [];
   for (const [i, entry] of raw.collectors.entries()) {
@@ -132,20 +209,24 @@ function planCollectors(doc: ConfigDocument, raw: RawConfig, registry: PluginReg
       problems.push(doc.problem([...path, 'interval'], 'give either `schedule` or `interval`, not both', true));
     }
     if (!manifest) continue;
-    const options = pluginOptions(doc, manifest, entry.options, [...path, 'options'], problems);
+    const options = pluginOptions(doc, manifest, entry.options, [...path, 'options'], problems, id, checks);
     const trigger: Trigger = entry.schedule !== undefined
       ? { kind: 'cron', expression: entry.schedule }
       : { kind: 'interval', ms: parseDuration(entry.interval ?? raw.agent.interval)! };
-    if (trigger.kind === 'interval' && trigger.ms <= 0) problems.push(doc.problem([...path, 'interval'], 'must be more than 0s'));
+    const jitterMs = parseDuration(entry.jitter)!;
+    if (trigger.kind === 'interval' && trigger.ms > 0 && jitterMs >= trigger.ms) {
+      const interval = entry.interval ?? raw.agent.interval;
+      problems.push(doc.problem([...path, 'jitter'], `must be shorter than the interval (${interval}): a run delayed past the next tick makes the scheduler skip that tick`));
+    }
     const timeoutMs = entry.timeout !== undefined
       ? parseDuration(entry.timeout)!
       : Math.min(trigger.kind === 'interval' ? trigger.ms : MAX_DEFAULT_TIMEOUT_MS, MAX_DEFAULT_TIMEOUT_MS);
-    out.push({ id, manifest, options, trigger, timeoutMs, jitterMs: parseDuration(entry.jitter)! });
+    out.push({ id, path, manifest, options, trigger, timeoutMs, jitterMs });
   }
   return out;
 }
 
-function planSinks(doc: ConfigDocument, raw: RawConfig, registry: PluginRegistry, problems: ConfigProblem[]): SinkPlan[] {
+function planSinks(doc: ConfigDocument, raw: RawConfig, registry: PluginRegistry, checks: OptionChecks | null, problems: ConfigProblem[]): SinkPlan[] {
   const seen = new Map<string, number>();
   const out: SinkPlan[] = [];
   for (const [i, entry] of raw.sinks.entries()) {
@@ -155,9 +236,10 @@ function planSinks(doc: ConfigDocument, raw: RawConfig, registry: PluginRegistry
     checkUniqueId(doc, seen, id, i, path, 'sink', problems);
     const manifest = manifestOf(doc, registry, 'sink', entry.type, path, problems) as SinkManifest | undefined;
     if (!manifest) continue;
-    const options = pluginOptions(doc, manifest, entry.options, [...path, 'options'], problems);
+    const options = pluginOptions(doc, manifest, entry.options, [...path, 'options'], problems, id, checks);
     out.push({
       id,
+      path,
       manifest,
       options,
       datasets: entry.datasets,
@@ -194,19 +276,29 @@ function manifestOf(
   return undefined;
 }
 
-/** Applies the plugin schema's defaults to its options and checks them. */
+/** Applies the plugin schema's defaults to its options and checks them: the schema, then the manifest's check(). */
 function pluginOptions(
   doc: ConfigDocument, manifest: PluginManifest, given: Record<string, unknown>,
-  path: PathSegment[], problems: ConfigProblem[],
+  path: PathSegment[], problems: ConfigProblem[], id: string, checks: OptionChecks | null,
 ): Record<string, unknown> {
-  const options = Value.Default(manifest.options, structuredClone(given ?? {})) as Record<string, unknown>;
-  problems.push(...schemaProblems(doc, manifest.options, options, path, new Set(manifest.kind === 'sink' ? manifest.secrets ?? [] : [])));
+  // Options that are no map at all were reported by the config schema already.
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) return {};
+  const options = withDefaults(manifest.options, given ?? {}) as Record<string, unknown>;
+  const found = schemaProblems(doc, manifest.options, options, path, manifest.secrets ?? []);
+  problems.push(...found);
+  if (found.length === 0) checks?.start(manifest, options, { id, type: manifest.type }, path.slice(0, -1));
   return options;
+}
+
+/** Whether a problem at `path` would show a secret: the value at a secret path, inside one, or holding one. */
+function showsSecret(path: readonly PathSegment[], secrets: readonly string[]): boolean {
+  const dotted = path.join('.');
+  return secrets.some((secret) => dotted === secret || dotted.startsWith(`${secret}.`) || secret.startsWith(dotted === '' ? '' : `${dotted}.`));
 }
 
 /** Schema errors as positioned problems, unknown keys with a did-you-mean. */
 export function schemaProblems(
-  doc: ConfigDocument, schema: TSchema, value: unknown, base: PathSegment[], secrets: ReadonlySet<string> = new Set(),
+  doc: ConfigDocument, schema: TSchema, value: unknown, base: PathSegment[], secrets: readonly string[] = [],
 ): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const reported = new Set<string>();
@@ -224,7 +316,7 @@ export function schemaProblems(
     } else if (error.type === ValueErrorType.ObjectRequiredProperty) {
       out.push(doc.problem(path, `missing required option "${rel[rel.length - 1]}"`, true));
     } else {
-      const shown = secrets.has(rel.join('.')) ? '' : `, got ${JSON.stringify(error.value)}`;
+      const shown = showsSecret(rel, secrets) ? ' (the value is secret, not shown)' : `, got ${JSON.stringify(error.value)}`;
       out.push(doc.problem(path, `${error.message}${shown}`));
     }
   }
@@ -277,9 +369,4 @@ async function checkCronExpressions(doc: ConfigDocument, raw: RawConfig, problem
       problems.push(doc.problem(['collectors', index, 'schedule'], `bad cron expression "${expression}": ${result.error?.message ?? 'invalid'} (six fields with seconds, e.g. "*/10 * * * * *")`));
     }
   }
-}
-
-/** The first line: module loaders append require stacks that say nothing to a config author. */
-function messageOf(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }

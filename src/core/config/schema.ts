@@ -1,6 +1,6 @@
 /** The schema of a whole netagent config file; plugin `options` are checked by each plugin's own. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, StringEnum } from './types.js';
+import { Duration, PositiveDuration, StringEnum } from './types.js';
 
 const Options = Type.Record(Type.String(), Type.Unknown(), {
   default: {},
@@ -17,7 +17,7 @@ export const AgentSection = Type.Object(
       description: 'Network namespaces read by /proc/net collectors: the agent\'s own, the host\'s (pid 1 of proc_root), or every one found.',
     }),
     state_dir: Type.Optional(Type.String({ description: 'Where agent.id persists; default /var/lib/netagent as root, else ~/.local/state/netagent.' })),
-    interval: Duration({ default: '10s', description: 'Schedule of collectors that set neither `schedule` nor `interval`.' }),
+    interval: PositiveDuration({ default: '10s', description: 'Schedule of collectors that set neither `schedule` nor `interval`.' }),
     stats_interval: Duration({ default: '60s', description: 'How often the agent.stats event is emitted; 0s disables it.' }),
     shutdown_timeout: Duration({ default: '5s', description: 'On SIGTERM: how long in-flight collections and sink flushes may take.' }),
     log_level: StringEnum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info', description: 'Log level (logs go to stderr); the -l flag overrides it.' }),
@@ -30,9 +30,14 @@ export const CollectorEntry = Type.Object(
     type: Type.String({ description: 'Built-in or plugin collector type.' }),
     id: Type.Optional(Type.String({ minLength: 1, description: 'Unique instance id; default: the type.' })),
     schedule: Type.Optional(Type.String({ description: 'Cron with seconds, e.g. "*/10 * * * * *".' })),
-    interval: Type.Optional(Duration({ description: 'Alternative to schedule, e.g. 10s.' })),
-    timeout: Type.Optional(Duration({ description: 'Per-run timeout; default: the interval, at most 60s.' })),
-    jitter: Duration({ default: '0s', description: 'Random delay added to each run, so a fleet does not fire in lockstep.' }),
+    interval: Type.Optional(PositiveDuration({ description: 'Alternative to schedule, e.g. 10s. Any length: timers past 24.8 days are chained.' })),
+    timeout: Type.Optional(PositiveDuration({
+      description: 'Per-run timeout; default: the interval, at most 60s. A run still going then is abandoned (counted as a timeout, its later events dropped).',
+    })),
+    jitter: Duration({
+      default: '0s',
+      description: 'Random delay added to each run, so a fleet does not fire in lockstep. Shorter than the interval; a stop cancels a run still waiting.',
+    }),
     options: Options,
   },
   { additionalProperties: false, description: 'Each entry of `collectors:` runs one collector instance on its schedule.' },
@@ -59,8 +64,8 @@ export const SinkEntry = Type.Object(
     ),
     retry: Type.Object(
       {
-        initial: Duration({ default: '200ms', description: 'First backoff after a retriable failure.' }),
-        max: Duration({ default: '30s', description: 'Longest backoff.' }),
+        initial: PositiveDuration({ default: '200ms', description: 'First backoff after a retriable failure.' }),
+        max: PositiveDuration({ default: '30s', description: 'Longest backoff.' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -7,12 +7,14 @@ import { DefaultErrorFunction, SetErrorFunction } from '@sinclair/typebox/errors
 import { parseDuration, parseSize } from '../units.js';
 
 FormatRegistry.Set('duration', (v) => parseDuration(v) !== undefined);
+FormatRegistry.Set('positive duration', (v) => (parseDuration(v) ?? 0) > 0);
 FormatRegistry.Set('size', (v) => parseSize(v) !== undefined);
 
 SetErrorFunction((param) => {
   const schema = param.schema as TSchema & { errorMessage?: string; format?: string };
   if (schema.errorMessage) return schema.errorMessage;
   if (schema.format === 'duration') return 'expected a duration such as 500ms, 10s, 1m';
+  if (schema.format === 'positive duration') return 'expected a duration above 0, such as 500ms, 10s, 1m';
   if (schema.format === 'size') return 'expected a size such as 1048576, 512KiB, 10MB';
   if (schema[Kind] === 'Union') {
     const literals = (schema as TUnion).anyOf.filter((s): s is TLiteral => s[Kind] === 'Literal');
@@ -31,6 +33,11 @@ export function StringEnum<T extends string>(values: readonly [T, ...T[]], optio
 /** A duration string (`10s`); convert with parseDuration. */
 export function Duration(options: SchemaOptions = {}) {
   return Type.String({ format: 'duration', ...options });
+}
+
+/** A duration above 0: a period, a timeout or a backoff, which 0 would turn into a busy loop. */
+export function PositiveDuration(options: SchemaOptions = {}) {
+  return Type.String({ format: 'positive duration', ...options });
 }
 
 /** A size: bytes as an integer, or a string such as `10MB`; convert with parseSize. */

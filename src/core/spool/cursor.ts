@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { Serial } from '../serial.js';
 import { crc32c } from './frames.js';
 
 export interface Pos {
@@ -22,7 +23,7 @@ const CURSOR_SIZE = 64;
 export class Cursor {
   private fd: fsp.FileHandle | null = null;
   /** Writes are serialized; each writes the positions current when it runs. */
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly writes = new Serial();
 
   constructor(
     private readonly file: string,
@@ -50,7 +51,7 @@ export class Cursor {
 
   /** Rewrites the line; `positions` is read when the write runs, so a later state wins. */
   write(positions: () => { commit: Pos; sent: Pos }, sync: boolean): Promise<void> {
-    const run = this.chain.then(async () => {
+    return this.writes.run(async () => {
       const fd = this.fd;
       if (!fd) return;
       const { commit, sent } = positions();
@@ -59,12 +60,10 @@ export class Cursor {
       await fd.write(Buffer.from(line), 0, CURSOR_SIZE, 0);
       if (sync) await fd.datasync();
     });
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.writes.idle();
     await this.fd?.close().catch(() => {});
     this.fd = null;
   }

@@ -1,16 +1,17 @@
 /**
  * The one option schema of a sink's disk spool (`options.spool` of kafka and elasticsearch), and
- * the spool it configures. A sink keeps its spool in `spool.path`, or by default in
+ * the options every sink that delivers from a spool shares. Manifests import this file: it loads
+ * nothing of the spool itself (spoolFrom() in spool.ts builds one). A sink keeps its spool in `spool.path`, or by default in
  * `<agent.state_dir>/spool/<type>-<instance id>`.
  */
 import * as path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { AgentSettings } from '../config/schema.js';
 import { Duration, Size, StringEnum } from '../config/types.js';
+import { deadLetterOptions } from '../dead-letter.js';
 import { stateDirOf } from '../identity.js';
 import type { PluginInstance } from '../plugin.js';
-import { parseDuration, parseSize } from '../units.js';
-import { Spool, type WhenFull } from './spool.js';
+import { retryOptions } from '../retry.js';
 
 export function spoolOptions(destination: string) {
   return Type.Object(
@@ -53,14 +54,18 @@ export function spoolDir(settings: SpoolSettings, instance: PluginInstance, agen
   return path.resolve(agent ? stateDirOf(agent) : '.state', 'spool', `${instance.type}-${instance.id}`);
 }
 
-/** The (not yet opened) spool the settings describe. */
-export function spoolFrom(settings: SpoolSettings, dir: string): Spool {
-  return new Spool({
-    dir,
-    maxBytes: parseSize(settings.max_size)!,
-    whenFull: settings.when_full as WhenFull,
-    blockTimeoutMs: parseDuration(settings.block_timeout)!,
-    fsync: settings.fsync as 'batch' | 'interval' | 'never',
-    fsyncIntervalMs: parseDuration(settings.fsync_interval)!,
-  });
+/**
+ * The options every sink that delivers from a spool shares, and means the same by: `retry`,
+ * `dead_letter`, `spool` and `close_timeout` (kafka, elasticsearch).
+ */
+export function spooledDeliveryOptions(p: { destination: string; retryMax: string; refusedForGood: string }) {
+  return {
+    retry: retryOptions(p.retryMax),
+    dead_letter: deadLetterOptions(p.refusedForGood),
+    spool: spoolOptions(p.destination),
+    close_timeout: Duration({
+      default: '4s',
+      description: 'On close, how long to keep delivering the spool before leaving the rest for the next start. E.g. "250ms", "5s", "1m".',
+    }),
+  };
 }

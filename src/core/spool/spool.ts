@@ -28,7 +28,10 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Cursor, posLE, type Pos } from './cursor.js';
 import { BLOCK_HEADER, blockEnd, decodeFrames, encodeFrames, fit, sealBlock, type SpoolRecord } from './frames.js';
+import { Serial } from '../serial.js';
 import { lockSpoolDir } from './lock.js';
+import type { SpoolSettings } from './options.js';
+import { parseDuration, parseSize } from '../units.js';
 
 export type { SpoolRecord } from './frames.js';
 
@@ -135,7 +138,8 @@ export class Spool {
   /** Next record to take: chunk index and entry index. */
   private cur = { ci: 0, j: 0 };
   private uncertain = 0;
-  private appendLock: Promise<unknown> = Promise.resolve();
+  /** Appends, and what must not run beside one (dropping the segment being written). */
+  private readonly appends = new Serial();
   /** The commit that dropping the oldest records made, until it has deleted their segments. */
   private dropCommit: Promise<void> = Promise.resolve();
   private readonly events = new EventEmitter();
@@ -238,9 +242,7 @@ export class Spool {
    * Throws SpoolFullError under `block` when no room was made within blockTimeoutMs.
    */
   append(records: readonly SpoolRecord[]): Promise<AppendResult> {
-    const run = this.appendLock.then(() => this.appendLocked(records));
-    this.appendLock = run.catch(() => undefined);
-    return run;
+    return this.appends.run(() => this.appendLocked(records));
   }
 
   private async appendLocked(records: readonly SpoolRecord[]): Promise<AppendResult> {
@@ -445,9 +447,7 @@ export class Spool {
     await this.setCommit(commit);
     if (this.liveCount === 0 && this.writeSize >= RECYCLE_BYTES) {
       // Under the append lock: no append may be writing into the segment meanwhile.
-      const recycled = this.appendLock.then(() => this.recycleDrained());
-      this.appendLock = recycled.catch(() => undefined);
-      await recycled;
+      await this.appends.run(() => this.recycleDrained());
     }
     this.events.emit('room');
     return { count: b.count, duplicates: dup };
@@ -494,7 +494,7 @@ export class Spool {
     this.closed = true;
     this.events.emit('data');
     this.events.emit('room');
-    await this.appendLock;
+    await this.appends.idle();
     try {
       await this.syncWriteSegment();
       await this.writeCursor(true);
@@ -744,3 +744,17 @@ export class Spool {
     return path.join(this.opts.dir, `${String(seg).padStart(16, '0')}.seg`);
   }
 }
+
+/** The (not yet opened) spool the settings describe. */
+export function spoolFrom(settings: SpoolSettings, dir: string): Spool {
+  return new Spool({
+    dir,
+    maxBytes: parseSize(settings.max_size)!,
+    whenFull: settings.when_full as WhenFull,
+    blockTimeoutMs: parseDuration(settings.block_timeout)!,
+    fsync: settings.fsync as 'batch' | 'interval' | 'never',
+    fsyncIntervalMs: parseDuration(settings.fsync_interval)!,
+  });
+}
+
+
