@@ -4,13 +4,12 @@
  * state, queues, user, inode, pid) and `netstat -xap` (type, state, flags, refcnt, inode, path).
  * Runs the built CLI (`npm test` builds first).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CollectedEvent } from './helpers/collect.js';
-import { NetNamespace, requireNetnsTools } from './helpers/netns.js';
+import { requireNetnsTools } from './helpers/netns.js';
 import {
   inetEventRow,
   parseNetstatInet,
@@ -20,33 +19,17 @@ import {
   type InetToolRow,
   type UnixToolRow,
 } from './helpers/netstat-oracle.js';
-import { startSocketZoo, type SocketZoo } from './helpers/socket-zoo.js';
+import { useCliZoo } from './helpers/socket-zoo.js';
 
 const bin = fileURLToPath(new URL('../bin/netagent', import.meta.url));
 requireNetnsTools(['ip', 'netstat', 'python3']);
 
-let ns: NetNamespace;
-let zoo: SocketZoo;
-let dir: string;
-
-beforeAll(async () => {
-  if (!existsSync(fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url)))) {
-    throw new Error('netagent is not built: run `npm run build` (npm test does it)');
-  }
-  ns = NetNamespace.create('nae2e');
-  zoo = await startSocketZoo(ns);
-  dir = mkdtempSync(join(tmpdir(), 'netagent-e2e-'));
-});
-afterAll(() => {
-  ns?.destroy();
-  zoo?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const cli = useCliZoo('nae2e');
 
 function once(config: string): CollectedEvent[] {
-  const path = join(dir, 'agent.yaml');
+  const path = join(cli.dir, 'agent.yaml');
   writeFileSync(path, config);
-  const out = ns.exec('node', [bin, 'once', '-c', path]);
+  const out = cli.ns.exec('node', [bin, 'once', '-c', path]);
   return out
     .split('\n')
     .filter((l) => l !== '')
@@ -76,16 +59,16 @@ describe('netagent once in a namespace equals netstat', () => {
         '  - type: stdout',
       ].join('\n'),
     );
-    const netstat = parseNetstatInet(ns.exec('netstat', ['-tanuepW']), { e: true, p: true });
+    const netstat = parseNetstatInet(cli.ns.exec('netstat', ['-tanuepW']), { e: true, p: true });
     const inet = events.filter((e) => e.dataset === 'tcp.socket' || e.dataset === 'udp.socket').map(inetEventRow);
     expect(netstat.length).toBeGreaterThanOrEqual(20);
     expect(sortInet(inet).map(inetComparable)).toEqual(sortInet(netstat).map(inetComparable));
-    expect(inet.filter((r) => r.pid === zoo.pid).length).toBeGreaterThan(10);
+    expect(inet.filter((r) => r.pid === cli.zoo.pid).length).toBeGreaterThan(10);
 
     const summary = events.find((e) => e.dataset === 'tcp.summary')!.fields as any;
     expect(summary.socket.count).toBe(netstat.filter((r) => r.proto.startsWith('tcp')).length);
 
-    const unixNetstat = parseNetstatUnix(ns.exec('netstat', ['-xap']), { p: true });
+    const unixNetstat = parseNetstatUnix(cli.ns.exec('netstat', ['-xap']), { p: true });
     const unix = events.filter((e) => e.dataset === 'unix.socket').map((e) => unixEventRow(e.fields));
     const strip = ({ program: _p, ...r }: UnixToolRow) => r;
     expect(sortUnix(unix).map(strip)).toEqual(sortUnix(unixNetstat).map(strip));

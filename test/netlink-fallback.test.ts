@@ -7,15 +7,14 @@
  * other namespaces through /proc, also said once.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nsInode } from '../src/core/netns.js';
-import { NetNamespace, requireNetnsTools } from './helpers/netns.js';
+import { requireNetnsTools } from './helpers/netns.js';
 import { inetEventRow, parseNetstatInet, rowKey, type InetToolRow } from './helpers/netstat-oracle.js';
-import { startSocketZoo, type SocketZoo } from './helpers/socket-zoo.js';
+import { useCliZoo } from './helpers/socket-zoo.js';
 import type { CollectedEvent } from './helpers/collect.js';
 
 const bin = fileURLToPath(new URL('../bin/netagent', import.meta.url));
@@ -23,23 +22,7 @@ const deny = fileURLToPath(new URL('./helpers/deny-sock-diag.py', import.meta.ur
 const EPERM = 1;
 requireNetnsTools(['ip', 'netstat', 'python3', 'setpriv']);
 
-let ns: NetNamespace;
-let zoo: SocketZoo;
-let dir: string;
-
-beforeAll(async () => {
-  if (!existsSync(fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url)))) {
-    throw new Error('netagent is not built: run `npm run build` (npm test does it)');
-  }
-  ns = NetNamespace.create('nafallback');
-  zoo = await startSocketZoo(ns);
-  dir = mkdtempSync(join(tmpdir(), 'netagent-fallback-'));
-});
-afterAll(() => {
-  ns?.destroy();
-  zoo?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const cli = useCliZoo('nafallback');
 
 interface Run {
   status: number | null;
@@ -48,9 +31,9 @@ interface Run {
 }
 
 function once(name: string, config: string, wrapper: string[]): Run {
-  const path = join(dir, `${name}.yaml`);
+  const path = join(cli.dir, `${name}.yaml`);
   writeFileSync(path, config);
-  const r = spawnSync('ip', ['netns', 'exec', ns.name, ...wrapper, 'node', bin, 'once', '-c', path], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('ip', ['netns', 'exec', cli.ns.name, ...wrapper, 'node', bin, 'once', '-c', path], { encoding: 'utf8', timeout: 60_000 });
   const events = r.stdout
     .split('\n')
     .filter((l) => l !== '')
@@ -66,7 +49,7 @@ function once(name: string, config: string, wrapper: string[]): Run {
 }
 
 const config = (source: string) =>
-  `agent: {stats_interval: 0s, state_dir: ${dir}/state}\n` +
+  `agent: {stats_interval: 0s, state_dir: ${cli.dir}/state}\n` +
   `collectors:\n  - {type: tcp, options: {source: ${source}, processes: true}}\n  - {type: udp, options: {source: ${source}, processes: true}}\n` +
   `sinks:\n  - type: stdout\n`;
 
@@ -86,7 +69,7 @@ describe('source auto where the sandbox refuses sock_diag', () => {
   it('gives exactly the rows of netstat -tanuepW, from /proc, and says once per collector why', () => {
     const run = once('auto', config('auto'), ['python3', deny, String(EPERM)]);
     expect(run.status).toBe(0);
-    const expected = parseNetstatInet(ns.exec('netstat', ['-tanuepW']), { e: true, p: true });
+    const expected = parseNetstatInet(cli.ns.exec('netstat', ['-tanuepW']), { e: true, p: true });
     const got = run.events.filter((e) => e.dataset.endsWith('.socket')).map(inetEventRow);
     expect(got.map(comparable).sort()).toEqual(expected.map(comparable).sort());
     const told = refusals(run.logs);
@@ -107,10 +90,10 @@ describe('source auto where the sandbox refuses sock_diag', () => {
 
 describe('agent.netns: all without CAP_SYS_ADMIN (no setns)', () => {
   it("reads the other namespaces' sockets through /proc and says once why", () => {
-    const path = join(dir, 'all.yaml');
+    const path = join(cli.dir, 'all.yaml');
     writeFileSync(
       path,
-      `agent: {netns: all, stats_interval: 0s, state_dir: ${dir}/state}\n` +
+      `agent: {netns: all, stats_interval: 0s, state_dir: ${cli.dir}/state}\n` +
         `collectors:\n  - {type: tcp, options: {states: [LISTEN]}}\nsinks:\n  - type: stdout\n`,
     );
     // Root without CAP_SYS_ADMIN: /proc/<pid>/ns links still readable (CAP_SYS_PTRACE), setns refused.
@@ -120,8 +103,8 @@ describe('agent.netns: all without CAP_SYS_ADMIN (no setns)', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
-    const zooInode = nsInode(readlinkSync(`/proc/${zoo.pid}/ns/net`));
-    const expected = parseNetstatInet(ns.exec('netstat', ['-tlnW']));
+    const zooInode = nsInode(readlinkSync(`/proc/${cli.zoo.pid}/ns/net`));
+    const expected = parseNetstatInet(cli.ns.exec('netstat', ['-tlnW']));
     const fromZoo = events.filter((e) => e.netns?.inode === zooInode).map((e) => `${e.source.ip}:${e.source.port}`).sort();
     expect(fromZoo.length).toBeGreaterThan(3);
     expect(fromZoo).toEqual(expected.map((x) => x.local).sort());

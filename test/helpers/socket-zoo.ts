@@ -6,7 +6,7 @@
  * datagrams, raw sockets (ICMP with queued packets, IPPROTO_RAW, a connected one, ICMPv6), and
  * unix stream/dgram/seqpacket/abstract/unnamed sockets.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -213,6 +213,47 @@ export function useSocketZoo(prefix: string, options: ZooOptions = {}): ZooNames
       // reuseMs 0: every collect() is a cycle of its own, as when the collector runs alone.
       const owners = new SocketOwners('/proc', { reuseMs: 0 });
       return new cls(optionsWithDefaults(manifest.options, options) as never, procfs, owners, pino({ level: 'silent' }), instance);
+    },
+  };
+}
+
+export interface CliZoo {
+  readonly ns: NetNamespace;
+  readonly zoo: SocketZoo;
+  /** A scratch directory for the run's config and state. */
+  readonly dir: string;
+}
+
+/**
+ * For a test file running the built CLI (`bin/netagent`) inside a zoo namespace: checks the build,
+ * makes the namespace, its zoo and a scratch directory before the file's tests, removes them after.
+ */
+export function useCliZoo(prefix: string): CliZoo {
+  let ns: NetNamespace | undefined;
+  let zoo: SocketZoo | undefined;
+  let dir = '';
+  beforeAll(async () => {
+    if (!existsSync(new URL('../../dist/bundle/main.cjs', import.meta.url))) {
+      throw new Error('netagent is not built: run `npm run build` (npm test does it)');
+    }
+    ns = NetNamespace.create(prefix);
+    zoo = await startSocketZoo(ns);
+    dir = mkdtempSync(join(tmpdir(), `netagent-${prefix}-`));
+  });
+  afterAll(() => {
+    ns?.destroy();
+    zoo?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get ns() {
+      return ns!;
+    },
+    get zoo() {
+      return zoo!;
+    },
+    get dir() {
+      return dir;
     },
   };
 }
