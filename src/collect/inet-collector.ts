@@ -38,7 +38,7 @@ import { MalformedTally } from './malformed.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
-import { netSource, withViewFields } from './view-fields.js';
+import { encodedViewFields, netSource, withViewFields } from './view-fields.js';
 
 const FAMILIES = [
   ['ipv4', ''],
@@ -196,7 +196,7 @@ export class InetSocketCollector implements Collector {
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
     // strings per socket. A view's own fields (namespace, container) are appended; should one of
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
-    const viewJson = encodedViewFields(view);
+    const viewJson = encodedViewFields(view, SOCKET_KEYS);
     const head = Buffer.from(`"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`);
     // A tcp6/udp6 socket talking to a v4-mapped address sends IPv4 packets: ECS's network.type is
     // the network layer, so ipv4 (socket.family keeps ipv6, the table it came from).
@@ -317,13 +317,6 @@ export class InetSocketCollector implements Collector {
 /** The socket events' top-level keys; a view field under one of them must be merged, not appended. */
 const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process']);
 
-/** `,"netns":{…}` for appending to an event's JSON text, empty for none, null when keys collide. */
-function encodedViewFields(view: NetView): Buffer | null {
-  const keys = Object.keys(view.fields);
-  if (keys.length === 0) return Buffer.alloc(0);
-  if (keys.some((k) => SOCKET_KEYS.has(k))) return null;
-  return Buffer.from(',' + JSON.stringify(view.fields).slice(1, -1));
-}
 
 function writeAddress(out: JsonBytes, words: Uint32Array, v6: boolean): void {
   const at = out.reserve(MOST_ADDRESS_BYTES);

@@ -25,6 +25,17 @@ export function withViewFields(view: NetView, fields: EventFields): EventFields 
 }
 
 /**
+ * `,"netns":{…}` for appending to an event's JSON text (JsonBytes), empty for none; null when a
+ * view field's top-level key is one of the event's own (`eventKeys`): then it must be deep-merged.
+ */
+export function encodedViewFields(view: NetView, eventKeys: ReadonlySet<string>): Buffer | null {
+  const keys = Object.keys(view.fields);
+  if (keys.length === 0) return Buffer.alloc(0);
+  if (keys.some((k) => eventKeys.has(k))) return null;
+  return Buffer.from(',' + JSON.stringify(view.fields).slice(1, -1));
+}
+
+/**
  * A stable key for a namespace across cycles (for per-namespace state such as counter deltas):
  * its fields (namespace inode, container), else its pid.
  */
