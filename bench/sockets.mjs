@@ -8,7 +8,10 @@
 // turns with the tool it is compared with.
 // Needs root, iproute2, net-tools, python3 and a build (`npm run build`).
 //
-// usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 100]
+// Then, with --unix N unix sockets (N/2 socketpairs held by python3 processes in the same
+// namespace), `netagent once` of the unix collector in both modes against `ss -xa` (issue 14).
+//
+// usage: node bench/sockets.mjs [--connections 50000] [--unix 50000] [--reps 5] [--cycles 100]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ const arg = (name, dflt) => {
 const CONNECTIONS = Number(arg('connections', '50000'));
 const REPS = Number(arg('reps', '5'));
 const CYCLES = Number(arg('cycles', '100'));
+const UNIX_SOCKETS = Number(arg('unix', '50000'));
 const PER_PROCESS = 8000; // 16k fds per holder, under the usual 20k hard limit
 
 if (process.getuid?.() !== 0) {
@@ -62,6 +66,17 @@ while made < n:
             except BlockingIOError:
                 break
 print("ready", len(keep), flush=True)
+time.sleep(86400)
+`;
+
+// Holds n unix sockets: n/2 socketpairs, STREAM and DGRAM alternately.
+const UNIX_HOLDER = `
+import socket, sys, resource, time
+n = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+keep = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM if i % 2 == 0 else socket.SOCK_DGRAM) for i in range(n // 2)]
+print("ready", 2 * len(keep), flush=True)
 time.sleep(86400)
 `;
 
@@ -113,32 +128,34 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+/** Starts a python3 holder in the namespace; resolves once it printed `ready`. */
+function startHolder(path, holderArgs) {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', path, ...holderArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  holders.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`holder exited with ${code}: ${out}`)));
+  });
+}
+
 async function startLoad() {
   execFileSync('ip', ['netns', 'add', ns]);
   inNs('ip', ['link', 'set', 'lo', 'up']);
   const holderPath = join(work, 'holder.py');
   writeFileSync(holderPath, HOLDER);
-  let left = CONNECTIONS;
-  let base = 20000;
+  const unixHolderPath = join(work, 'unix-holder.py');
+  writeFileSync(unixHolderPath, UNIX_HOLDER);
   const ready = [];
-  while (left > 0) {
-    const n = Math.min(PER_PROCESS, left);
-    const child = spawn('ip', ['netns', 'exec', ns, 'python3', holderPath, String(n), String(base)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    holders.push(child);
-    ready.push(
-      new Promise((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (out.includes('ready')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`holder exited with ${code}: ${out}`)));
-      }),
-    );
-    left -= n;
-    base += 10;
+  let base = 20000;
+  for (let left = CONNECTIONS; left > 0; left -= PER_PROCESS, base += 10) {
+    ready.push(startHolder(holderPath, [String(Math.min(PER_PROCESS, left)), String(base)]));
+  }
+  for (let left = UNIX_SOCKETS; left > 0; left -= 2 * PER_PROCESS) {
+    ready.push(startHolder(unixHolderPath, [String(Math.min(2 * PER_PROCESS, left))]));
   }
   await Promise.all(ready);
 }
@@ -206,11 +223,11 @@ async function runningAgent(name, options, intervalMs, cycles) {
   }
 }
 
-function onceConfig(name, options) {
+function onceConfig(name, options, type = 'tcp') {
   const path = join(work, `${name}.yaml`);
   writeFileSync(
     path,
-    `agent: {state_dir: ${work}/state}\ncollectors:\n  - type: tcp\n    options: ${JSON.stringify(options)}\nsinks:\n  - type: stdout\n`,
+    `agent: {state_dir: ${work}/state}\ncollectors:\n  - type: ${type}\n    options: ${JSON.stringify(options)}\nsinks:\n  - type: stdout\n`,
   );
   return path;
 }
@@ -258,8 +275,14 @@ try {
     ['mode: sockets', { mode: 'sockets' }, 3.0, 'ss -tan'],
     ['mode: sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, 'ss -tanp'],
   ];
-  for (const [label, options, target, vs] of runs) {
-    const cfg = onceConfig(label.replace(/\W+/g, '-'), options);
+  const unixSockets = Number(inNs('sh', ['-c', 'grep -c : /proc/net/unix']).trim());
+  console.log(`  (unix: ${unixSockets} sockets in the namespace)`);
+  runs.push(
+    ['unix, mode: sockets', { mode: 'sockets' }, 1.5, 'ss -xa', 'unix'],
+    ['unix, mode: summary', { mode: 'summary' }, 0.5, 'ss -xa', 'unix'],
+  );
+  for (const [label, options, target, vs, type] of runs) {
+    const cfg = onceConfig(label.replace(/\W+/g, '-'), options, type);
     const [r, ref] = measureInTurns([['node', bin, 'once', '-c', cfg], vs.split(' ')]);
     console.log(
       `  ${label.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ref.cpu)} ${vs} (${fmt(ref.cpu)} s in these turns; target ≤ ${target}×)` +
