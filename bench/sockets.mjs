@@ -185,34 +185,34 @@ function processUsage(pid) {
 }
 
 /** Collector runs so far, from the last agent.stats line the agent wrote. */
-function runsSoFar(statsFile) {
+function runsSoFar(statsFile, type) {
   if (!existsSync(statsFile)) return 0;
   const lines = readFileSync(statsFile, 'utf8').trim().split('\n').filter(Boolean);
-  return lines.length ? JSON.parse(lines[lines.length - 1]).netagent.collectors.tcp.runs : 0;
+  return lines.length ? JSON.parse(lines[lines.length - 1]).netagent.collectors[type].runs : 0;
 }
 
 /**
  * A running agent in the namespace: CPU per cycle between cycle 10 and cycle `cycles`, and RSS at
  * both. Events go to a file sink on /dev/null; agent.stats to a file, to count the cycles.
  */
-async function runningAgent(name, options, intervalMs, cycles) {
+async function runningAgent(name, options, intervalMs, cycles, type = 'tcp') {
   const statsFile = join(work, `${name}-stats.ndjson`);
   const cfg = join(work, `${name}-run.yaml`);
   writeFileSync(
     cfg,
     `agent: {stats_interval: ${Math.max(200, Math.floor(intervalMs / 2))}ms, state_dir: ${work}/state}\n` +
-      `collectors:\n  - type: tcp\n    interval: ${intervalMs}ms\n    options: ${JSON.stringify(options)}\n` +
-      `sinks:\n  - {type: file, id: events, datasets: ["tcp.*"], options: {path: /dev/null}}\n` +
+      `collectors:\n  - type: ${type}\n    interval: ${intervalMs}ms\n    options: ${JSON.stringify(options)}\n` +
+      `sinks:\n  - {type: file, id: events, datasets: ["${type}.*"], options: {path: /dev/null}}\n` +
       `  - {type: file, id: stats, datasets: ["agent.stats"], options: {path: ${statsFile}}}\n`,
   );
   const agent = spawn('ip', ['netns', 'exec', ns, 'node', join(root, 'bin/netagent'), 'run', '-c', cfg], { stdio: 'ignore' });
   const pid = agent.pid;
   const wait = async (runs) => {
-    while (runsSoFar(statsFile) < runs) {
+    while (runsSoFar(statsFile, type) < runs) {
       if (agent.exitCode !== null) throw new Error(`agent exited with ${agent.exitCode}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { runs: runsSoFar(statsFile), ...processUsage(pid) };
+    return { runs: runsSoFar(statsFile, type), ...processUsage(pid) };
   };
   try {
     const at10 = await wait(10);
@@ -255,15 +255,19 @@ try {
   }
 
   console.log(`a running agent (netagent run), CPU per cycle over cycles 10..${CYCLES}, RSS at cycle 10 and ${CYCLES}:`);
+  const ssx = measure(['ss', '-xa']).cpu;
   const agentCases = [
     ['summary', { mode: 'summary' }, 500, 1.0],
     ['sockets', { mode: 'sockets' }, 1000, 2.5],
+    ['unix summary', { mode: 'summary' }, 500, 0.5, 'unix'],
+    ['unix sockets', { mode: 'sockets' }, 1000, 1.5, 'unix'],
   ];
-  for (const [name, options, intervalMs, target] of agentCases) {
-    const r = await runningAgent(name, options, intervalMs, CYCLES);
+  for (const [name, options, intervalMs, target, type = 'tcp'] of agentCases) {
+    const r = await runningAgent(name.replace(/\W+/g, '-'), options, intervalMs, CYCLES, type);
     const growth = (r.rssN / r.rss10 - 1) * 100;
+    const [ref, vs] = type === 'unix' ? [ssx, 'ss -xa'] : [ss, 'ss -tan'];
     console.log(
-      `  ${`mode: ${name}`.padEnd(44)} ${fmt(r.perCycle)} s  ${ratio(r.perCycle, ss)} ss -tan (target ≤ ${target}×)` +
+      `  ${`mode: ${name}`.padEnd(44)} ${fmt(r.perCycle)} s  ${ratio(r.perCycle, ref)} ${vs} (target ≤ ${target}×)` +
         `  rss ${r.rss10.toFixed(0)} → ${r.rssN.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}%, target within 20%)`,
     );
   }
