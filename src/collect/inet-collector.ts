@@ -38,7 +38,7 @@ import { MalformedTally } from './malformed.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
-import { encodedViewFields, netSource, withViewFields } from './view-fields.js';
+import { encodedEventFields, encodedViewFields, netSource, withViewFields, writeProcessMember } from './view-fields.js';
 
 const FAMILIES = [
   ['ipv4', ''],
@@ -254,21 +254,8 @@ export class InetSocketCollector implements Collector {
         userMembers.set(r.uid, user);
       }
       out.raw(user);
-      if (owner !== undefined) {
-        let processText = processMembers.get(owner.pid);
-        if (processText === undefined) {
-          processText = Buffer.from(`,"process":{"pid":${owner.pid},"name":${JSON.stringify(owner.name)}}`);
-          processMembers.set(owner.pid, processText);
-        }
-        out.raw(processText);
-      }
-      let fields;
-      if (viewJson === null) fields = withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
-      else {
-        out.raw(viewJson);
-        fields = out.fields();
-      }
-      if (!ctx.emit(dataset, 'state', fields)) {
+      if (owner !== undefined) writeProcessMember(out, owner, processMembers);
+      if (!ctx.emit(dataset, 'state', encodedEventFields(out, view, viewJson))) {
         pause.blocked = true;
         return PAUSE_AFTER;
       }

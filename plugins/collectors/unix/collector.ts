@@ -10,7 +10,7 @@ import { NEXT, parseChunksPausably, PAUSE_AFTER, PAUSE_BEFORE, type ParsePause, 
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import { JsonBytes } from '../../../src/core/json-bytes.js';
 import type { SocketOwners } from '../../../src/core/socket-owners.js';
-import { encodedViewFields, netSource, withViewFields } from '../../../src/collect/view-fields.js';
+import { encodedEventFields, encodedViewFields, netSource, withViewFields, writeProcessMember } from '../../../src/collect/view-fields.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../../../src/core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../../../src/core/procfs.js';
 import { TOKENS } from '../../../src/core/tokens.js';
@@ -133,21 +133,8 @@ export class UnixCollector implements Collector {
         out.utf8String(buf, r.pathStart, r.pathEnd);
         out.raw(CLOSE);
       }
-      if (owner !== undefined) {
-        let processText = processMembers.get(owner.pid);
-        if (processText === undefined) {
-          processText = Buffer.from(`,"process":{"pid":${owner.pid},"name":${JSON.stringify(owner.name)}}`);
-          processMembers.set(owner.pid, processText);
-        }
-        out.raw(processText);
-      }
-      let fields;
-      if (viewJson === null) fields = withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
-      else {
-        out.raw(viewJson);
-        fields = out.fields();
-      }
-      if (ctx.emit('unix.socket', 'state', fields)) return NEXT;
+      if (owner !== undefined) writeProcessMember(out, owner, processMembers);
+      if (ctx.emit('unix.socket', 'state', encodedEventFields(out, view, viewJson))) return NEXT;
       pause.blocked = true;
       return PAUSE_AFTER;
     };
