@@ -30,6 +30,7 @@ import {
   udpStateName,
   type InetParseOptions,
   parseChunksPausably,
+  ownerOrRescan,
   type InetRow,
   type ParsePause,
   type RowAction,
@@ -211,14 +212,8 @@ export class InetSocketCollector implements Collector {
         counts[r.state]!++;
         return NEXT;
       }
-      let owner;
-      if (owners !== null) {
-        owner = owners.get(r.inode);
-        if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
-          pause.rescan = true;
-          return PAUSE_BEFORE;
-        }
-      }
+      const owner = ownerOrRescan(owners, r.inode, pause);
+      if (owner === null) return PAUSE_BEFORE;
       counts[r.state]!++;
       out.reset();
       out.raw(v6 && (isV4MappedWords(r.local) || isV4MappedWords(r.remote)) ? mappedHead : head);

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { NEXT, parseChunksPausably, PAUSE_AFTER, PAUSE_BEFORE, type ParsePause, type RowAction } from '../../../src/collect/inet-sockets.js';
+import { NEXT, ownerOrRescan, parseChunksPausably, PAUSE_AFTER, PAUSE_BEFORE, type ParsePause, type RowAction } from '../../../src/collect/inet-sockets.js';
 import { MalformedTally } from '../../../src/collect/malformed.js';
 import { JsonBytes } from '../../../src/core/json-bytes.js';
 import type { SocketOwners } from '../../../src/core/socket-owners.js';
@@ -112,14 +112,8 @@ export class UnixCollector implements Collector {
       if (types !== null && !types.has(type)) return NEXT;
       const state = unixStateName(r.state, r.flags);
       if (states !== null && !states.has(filterState(state))) return NEXT;
-      let owner;
-      if (owners !== null) {
-        owner = owners.get(r.inode);
-        if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
-          pause.rescan = true;
-          return PAUSE_BEFORE;
-        }
-      }
+      const owner = ownerOrRescan(owners, r.inode, pause);
+      if (owner === null) return PAUSE_BEFORE;
       out.reset();
       out.raw(this.socketHead(r, type, state));
       out.raw(REFCNT);
