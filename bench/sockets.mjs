@@ -8,7 +8,10 @@
 // turns with the tool it is compared with.
 // Needs root, iproute2, net-tools, python3 and a build (`npm run build`).
 //
-// usage: node bench/sockets.mjs [--connections 50000] [--reps 5] [--cycles 100] [--only REGEX]
+// Then, with --unix N unix sockets (N/2 socketpairs held by python3 processes in the same
+// namespace), `netagent once` of the unix collector in both modes against `ss -xa` (issue 14).
+//
+// usage: node bench/sockets.mjs [--connections 50000] [--unix 50000] [--reps 5] [--cycles 100] [--only REGEX]
 // (--only: just the agent and `once` cases whose label matches, beside the tools)
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +30,7 @@ const CONNECTIONS = Number(arg('connections', '50000'));
 const REPS = Number(arg('reps', '5'));
 const CYCLES = Number(arg('cycles', '100'));
 const ONLY = new RegExp(arg('only', ''));
+const UNIX_SOCKETS = Number(arg('unix', '50000'));
 const PER_PROCESS = 8000; // 16k fds per holder, under the usual 20k hard limit
 
 if (process.getuid?.() !== 0) {
@@ -64,6 +68,17 @@ while made < n:
             except BlockingIOError:
                 break
 print("ready", len(keep), flush=True)
+time.sleep(86400)
+`;
+
+// Holds n unix sockets: n/2 socketpairs, STREAM and DGRAM alternately.
+const UNIX_HOLDER = `
+import socket, sys, resource, time
+n = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+keep = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM if i % 2 == 0 else socket.SOCK_DGRAM) for i in range(n // 2)]
+print("ready", 2 * len(keep), flush=True)
 time.sleep(86400)
 `;
 
@@ -115,32 +130,34 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+/** Starts a python3 holder in the namespace; resolves once it printed `ready`. */
+function startHolder(path, holderArgs) {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', path, ...holderArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  holders.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`holder exited with ${code}: ${out}`)));
+  });
+}
+
 async function startLoad() {
   execFileSync('ip', ['netns', 'add', ns]);
   inNs('ip', ['link', 'set', 'lo', 'up']);
   const holderPath = join(work, 'holder.py');
   writeFileSync(holderPath, HOLDER);
-  let left = CONNECTIONS;
-  let base = 20000;
+  const unixHolderPath = join(work, 'unix-holder.py');
+  writeFileSync(unixHolderPath, UNIX_HOLDER);
   const ready = [];
-  while (left > 0) {
-    const n = Math.min(PER_PROCESS, left);
-    const child = spawn('ip', ['netns', 'exec', ns, 'python3', holderPath, String(n), String(base)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    holders.push(child);
-    ready.push(
-      new Promise((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (out.includes('ready')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`holder exited with ${code}: ${out}`)));
-      }),
-    );
-    left -= n;
-    base += 10;
+  let base = 20000;
+  for (let left = CONNECTIONS; left > 0; left -= PER_PROCESS, base += 10) {
+    ready.push(startHolder(holderPath, [String(Math.min(PER_PROCESS, left)), String(base)]));
+  }
+  for (let left = UNIX_SOCKETS; left > 0; left -= 2 * PER_PROCESS) {
+    ready.push(startHolder(unixHolderPath, [String(Math.min(2 * PER_PROCESS, left))]));
   }
   await Promise.all(ready);
 }
@@ -170,34 +187,34 @@ function processUsage(pid) {
 }
 
 /** Collector runs so far, from the last agent.stats line the agent wrote. */
-function runsSoFar(statsFile) {
+function runsSoFar(statsFile, type) {
   if (!existsSync(statsFile)) return 0;
   const lines = readFileSync(statsFile, 'utf8').trim().split('\n').filter(Boolean);
-  return lines.length ? JSON.parse(lines[lines.length - 1]).netagent.collectors.tcp.runs : 0;
+  return lines.length ? JSON.parse(lines[lines.length - 1]).netagent.collectors[type].runs : 0;
 }
 
 /**
  * A running agent in the namespace: CPU per cycle between cycle 10 and cycle `cycles`, and RSS at
  * both. Events go to a file sink on /dev/null; agent.stats to a file, to count the cycles.
  */
-async function runningAgent(name, options, intervalMs, cycles) {
+async function runningAgent(name, options, intervalMs, cycles, type = 'tcp') {
   const statsFile = join(work, `${name}-stats.ndjson`);
   const cfg = join(work, `${name}-run.yaml`);
   writeFileSync(
     cfg,
     `agent: {stats_interval: ${Math.max(200, Math.floor(intervalMs / 2))}ms, state_dir: ${work}/state}\n` +
-      `collectors:\n  - type: tcp\n    interval: ${intervalMs}ms\n    options: ${JSON.stringify(options)}\n` +
-      `sinks:\n  - {type: file, id: events, datasets: ["tcp.*"], options: {path: /dev/null}}\n` +
+      `collectors:\n  - type: ${type}\n    interval: ${intervalMs}ms\n    options: ${JSON.stringify(options)}\n` +
+      `sinks:\n  - {type: file, id: events, datasets: ["${type}.*"], options: {path: /dev/null}}\n` +
       `  - {type: file, id: stats, datasets: ["agent.stats"], options: {path: ${statsFile}}}\n`,
   );
   const agent = spawn('ip', ['netns', 'exec', ns, 'node', join(root, 'bin/netagent'), 'run', '-c', cfg], { stdio: 'ignore' });
   const pid = agent.pid;
   const wait = async (runs) => {
-    while (runsSoFar(statsFile) < runs) {
+    while (runsSoFar(statsFile, type) < runs) {
       if (agent.exitCode !== null) throw new Error(`agent exited with ${agent.exitCode}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { runs: runsSoFar(statsFile), ...processUsage(pid) };
+    return { runs: runsSoFar(statsFile, type), ...processUsage(pid) };
   };
   try {
     const at10 = await wait(10);
@@ -208,11 +225,11 @@ async function runningAgent(name, options, intervalMs, cycles) {
   }
 }
 
-function onceConfig(name, options) {
+function onceConfig(name, options, type = 'tcp') {
   const path = join(work, `${name}.yaml`);
   writeFileSync(
     path,
-    `agent: {state_dir: ${work}/state}\ncollectors:\n  - type: tcp\n    options: ${JSON.stringify(options)}\nsinks:\n  - type: stdout\n`,
+    `agent: {state_dir: ${work}/state}\ncollectors:\n  - type: ${type}\n    options: ${JSON.stringify(options)}\nsinks:\n  - type: stdout\n`,
   );
   return path;
 }
@@ -232,6 +249,7 @@ try {
     'ss -tani': measure(['ss', '-tani']),
     'ss -tln': measure(['ss', '-tln']),
     'ss -tanp': measure(['ss', '-tanp']),
+    'ss -xa': measure(['ss', '-xa']),
     'netstat -tan': measure(['netstat', '-tan']),
     'cat /proc/net/tcp': measure(['cat', '/proc/net/tcp']),
     'node -e 0': measure(['node', '-e', '0']),
@@ -242,7 +260,7 @@ try {
   }
 
   console.log(`a running agent (netagent run), CPU per cycle over cycles 10..${CYCLES}, RSS at cycle 10 and ${CYCLES}:`);
-  // [label, options, interval, target, compared with]
+  // [label, options, interval, target, compared with, collector]
   const agentCases = [
     ['summary, source: proc', { mode: 'summary', source: 'proc' }, 500, 1.0, 'ss -tan'],
     ['summary, source: netlink', { mode: 'summary', source: 'netlink' }, 500, 0.5, 'ss -tan'],
@@ -250,9 +268,11 @@ try {
     ['sockets, source: netlink', { mode: 'sockets', source: 'netlink' }, 1000, 1.0, 'ss -tan'],
     ['sockets, info: true (netlink)', { mode: 'sockets', info: true }, 1500, 0.5, 'ss -tani'],
     ['states: [LISTEN], source: netlink', { mode: 'sockets', states: ['LISTEN'], source: 'netlink' }, 200, 0.05, 'ss -tan'],
+    ['unix summary', { mode: 'summary' }, 500, 0.5, 'ss -xa', 'unix'],
+    ['unix sockets', { mode: 'sockets' }, 1000, 1.5, 'ss -xa', 'unix'],
   ];
-  for (const [name, options, intervalMs, target, vs] of agentCases.filter(([label]) => ONLY.test(label))) {
-    const r = await runningAgent(name.replace(/\W+/g, '-'), options, intervalMs, CYCLES);
+  for (const [name, options, intervalMs, target, vs, type = 'tcp'] of agentCases.filter(([label]) => ONLY.test(label))) {
+    const r = await runningAgent(name.replace(/\W+/g, '-'), options, intervalMs, CYCLES, type);
     const growth = (r.rssN / r.rss10 - 1) * 100;
     console.log(
       `  ${name.padEnd(44)} ${fmt(r.perCycle)} s  ${ratio(r.perCycle, tools[vs].cpu)} ${vs} (target ≤ ${target}×)` +
@@ -270,8 +290,14 @@ try {
     ['states: [LISTEN], source: netlink', { mode: 'sockets', states: ['LISTEN'], source: 'netlink' }, 0.5, 'ss -tan'],
     ['sockets, processes: true', { mode: 'sockets', processes: true }, 0.6, 'ss -tanp'],
   ];
-  for (const [label, options, target, vs] of runs.filter(([label]) => ONLY.test(label))) {
-    const cfg = onceConfig(label.replace(/\W+/g, '-'), options);
+  const unixSockets = Number(inNs('sh', ['-c', 'grep -c : /proc/net/unix']).trim());
+  console.log(`  (unix: ${unixSockets} sockets in the namespace)`);
+  runs.push(
+    ['unix, mode: sockets', { mode: 'sockets' }, 1.5, 'ss -xa', 'unix'],
+    ['unix, mode: summary', { mode: 'summary' }, 0.5, 'ss -xa', 'unix'],
+  );
+  for (const [label, options, target, vs, type] of runs.filter(([label]) => ONLY.test(label))) {
+    const cfg = onceConfig(label.replace(/\W+/g, '-'), options, type);
     const [r, ref] = measureInTurns([['node', bin, 'once', '-c', cfg], vs.split(' ')]);
     console.log(
       `  ${label.padEnd(44)} ${fmt(r.cpu)} s  ${ratio(r.cpu, ref.cpu)} ${vs} (${fmt(ref.cpu)} s in these turns; target ≤ ${target}×)` +

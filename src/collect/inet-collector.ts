@@ -50,6 +50,7 @@ import {
   udpStateName,
   type InetParseOptions,
   parseChunksPausably,
+  ownerOrRescan,
   type InetRow,
   type ParsePause,
   type RowAction,
@@ -58,7 +59,7 @@ import { MalformedTally } from './malformed.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
-import { netSource, withViewFields } from './view-fields.js';
+import { encodedEventFields, encodedViewFields, netSource, withViewFields, writeProcessMember } from './view-fields.js';
 
 const FAMILIES = [
   ['ipv4', ''],
@@ -353,7 +354,7 @@ export class InetSocketCollector implements Collector {
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
     // strings per socket. A view's own fields (namespace, container) are appended; should one of
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
-    const viewJson = encodedViewFields(view);
+    const viewJson = encodedViewFields(view, SOCKET_KEYS);
     const head = Buffer.from(`"network":{"transport":"${transport}","type":"${type}"},"source":{"ip":"`);
     // A tcp6/udp6 socket talking to a v4-mapped address sends IPv4 packets: ECS's network.type is
     // the network layer, so ipv4 (socket.family keeps ipv6, the table it came from).
@@ -368,14 +369,8 @@ export class InetSocketCollector implements Collector {
         counts[r.state]!++;
         return NEXT;
       }
-      let owner;
-      if (owners !== null) {
-        owner = owners.get(r.inode);
-        if (owner === undefined && r.inode !== 0 && owners.needsRescan(r.inode)) {
-          pause.rescan = true;
-          return PAUSE_BEFORE;
-        }
-      }
+      const owner = ownerOrRescan(owners, r.inode, pause);
+      if (owner === null) return PAUSE_BEFORE;
       counts[r.state]!++;
       out.reset();
       out.raw(v6 && (isV4MappedWords(r.local) || isV4MappedWords(r.remote)) ? mappedHead : head);
@@ -415,22 +410,9 @@ export class InetSocketCollector implements Collector {
         userMembers.set(r.uid, user);
       }
       out.raw(user);
-      if (owner !== undefined) {
-        let processText = processMembers.get(owner.pid);
-        if (processText === undefined) {
-          processText = Buffer.from(`,"process":{"pid":${owner.pid},"name":${JSON.stringify(owner.name)}}`);
-          processMembers.set(owner.pid, processText);
-        }
-        out.raw(processText);
-      }
+      if (owner !== undefined) writeProcessMember(out, owner, processMembers);
       if (info && r.infoLen + r.congLen > 0) writeTcpInfo(out, r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen);
-      let fields;
-      if (viewJson === null) fields = withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
-      else {
-        out.raw(viewJson);
-        fields = out.fields();
-      }
-      if (!ctx.emit(dataset, 'state', fields)) {
+      if (!ctx.emit(dataset, 'state', encodedEventFields(out, view, viewJson))) {
         pause.blocked = true;
         return PAUSE_AFTER;
       }
@@ -483,13 +465,6 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** `,"netns":{…}` for appending to an event's JSON text, empty for none, null when keys collide. */
-function encodedViewFields(view: NetView): Buffer | null {
-  const keys = Object.keys(view.fields);
-  if (keys.length === 0) return Buffer.alloc(0);
-  if (keys.some((k) => SOCKET_KEYS.has(k))) return null;
-  return Buffer.from(',' + JSON.stringify(view.fields).slice(1, -1));
-}
 
 function writeAddress(out: JsonBytes, words: Uint32Array, v6: boolean): void {
   const at = out.reserve(MOST_ADDRESS_BYTES);

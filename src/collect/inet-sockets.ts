@@ -9,6 +9,7 @@
  * they are (for a TCP listener rx_queue is the accept backlog's current length), the timer as
  * `name (when/100 s/retrnsmt/timeout)`, and for UDP the state ESTABLISHED or nothing (CLOSE).
  */
+import type { SocketOwner, SocketOwners } from '../core/socket-owners.js';
 import { yieldToLoop } from '../core/yield.js';
 import { HEX } from './inet-address.js';
 
@@ -90,6 +91,21 @@ export interface ParsePause {
   rescan: boolean;
   /** A sink queue is full: wait until it drained, then go on after that row. */
   blocked: boolean;
+}
+
+/**
+ * The owner of a socket's inode (undefined: none known, or no owners asked for), or null when the
+ * inode is new since the last scan of the processes: then set `pause.rescan` and the row is to be
+ * parsed again after the rescan (PAUSE_BEFORE).
+ */
+export function ownerOrRescan(owners: SocketOwners | null, inode: number, pause: ParsePause): SocketOwner | undefined | null {
+  if (owners === null) return undefined;
+  const owner = owners.get(inode);
+  if (owner === undefined && inode !== 0 && owners.needsRescan(inode)) {
+    pause.rescan = true;
+    return null;
+  }
+  return owner;
 }
 
 /**

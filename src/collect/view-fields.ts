@@ -2,8 +2,10 @@
  * The fields a NetView adds to every event read through it (namespace, container id), merged
  * into a collector's own fields. Plain objects merge recursively; the collector's values win.
  */
-import type { EventFields } from '../core/plugin.js';
+import type { JsonBytes } from '../core/json-bytes.js';
+import type { EncodedFields, EventFields } from '../core/plugin.js';
 import type { NetView } from '../core/procfs.js';
+import type { SocketOwner } from '../core/socket-owners.js';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
@@ -22,6 +24,37 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
 export function withViewFields(view: NetView, fields: EventFields): EventFields {
   for (const _ in view.fields) return deepMerge(view.fields, fields);
   return fields;
+}
+
+/**
+ * `,"netns":{…}` for appending to an event's JSON text (JsonBytes), empty for none; null when a
+ * view field's top-level key is one of the event's own (`eventKeys`): then it must be deep-merged.
+ */
+export function encodedViewFields(view: NetView, eventKeys: ReadonlySet<string>): Buffer | null {
+  const keys = Object.keys(view.fields);
+  if (keys.length === 0) return Buffer.alloc(0);
+  if (keys.some((k) => eventKeys.has(k))) return null;
+  return Buffer.from(',' + JSON.stringify(view.fields).slice(1, -1));
+}
+
+/**
+ * The event whose members `out` holds, with the view's fields: appended as text (`viewJson`, from
+ * encodedViewFields), or deep-merged into the parsed members where their keys collide (null).
+ */
+export function encodedEventFields(out: JsonBytes, view: NetView, viewJson: Buffer | null): EventFields | EncodedFields {
+  if (viewJson === null) return withViewFields(view, JSON.parse(`{${out.bytes.toString('utf8', 0, out.length)}}`) as EventFields);
+  out.raw(viewJson);
+  return out.fields();
+}
+
+/** Writes `,"process":{"pid":…,"name":…}` of a socket's owner, its text kept by pid in `cache`. */
+export function writeProcessMember(out: JsonBytes, owner: SocketOwner, cache: Map<number, Buffer>): void {
+  let text = cache.get(owner.pid);
+  if (text === undefined) {
+    text = Buffer.from(`,"process":{"pid":${owner.pid},"name":${JSON.stringify(owner.name)}}`);
+    cache.set(owner.pid, text);
+  }
+  out.raw(text);
 }
 
 /**

@@ -38,6 +38,7 @@ export const DATASET_CATEGORIZATION: ReadonlyMap<string, EcsCategorization> = ne
   ['udp.summary', networkInfo],
   ['udplite.summary', networkInfo],
   ['raw.summary', networkInfo],
+  ['unix.summary', networkInfo],
   ['conntrack.stats', networkInfo],
   ['route.entry', networkInfo],
   ['igmp.membership', networkInfo],

@@ -41,6 +41,25 @@ describe('JsonBytes', () => {
     expect(text(Number.MAX_SAFE_INTEGER)).toBe(exact(Number.MAX_SAFE_INTEGER));
   });
 
+  it('writes a UTF-8 byte range as the JSON string JSON.stringify gives of its decoded text', () => {
+    const out = new JsonBytes();
+    const samples = [
+      Buffer.from('/run/netagent/srv.sock'),
+      Buffer.from('@zoo-abstract@@'),
+      Buffer.from('/tmp/with "quotes" and \\ back'),
+      Buffer.from('/tmp/💩/ü\tx'),
+      Buffer.from([0x2f, 0x74, 0xff, 0xc3, 0x28, 0x01, 0x7f, 0xe2, 0x82]), // invalid UTF-8, controls
+      Buffer.alloc(0),
+    ];
+    for (const path of samples) {
+      // Surrounded by other bytes: only [s, e) is the string.
+      const src = Buffer.concat([Buffer.from('ab'), path, Buffer.from('"z')]);
+      out.reset();
+      out.utf8String(src, 2, 2 + path.length);
+      expect(out.bytes.toString('utf8', 0, out.length), path.toString('hex')).toBe(JSON.stringify(path.toString('utf8')));
+    }
+  });
+
   it('grows without losing what it holds', () => {
     const out = new JsonBytes();
     const piece = Buffer.from('"ü":123,');

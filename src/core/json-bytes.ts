@@ -59,6 +59,35 @@ export class JsonBytes {
     this.length = writeThousandths(this.bytes, at, n);
   }
 
+  /**
+   * A JSON string of the UTF-8 text src[s, e), with its quotes, the value JSON.stringify gives of
+   * src.toString('utf8', s, e). Printable ASCII without `"` or backslash (nearly every kernel name) is
+   * copied as it is; anything else takes the decode-and-stringify path, so that escapes and the
+   * replacement of invalid UTF-8 are exactly the string's.
+   */
+  utf8String(src: Uint8Array, s: number, e: number): void {
+    let plain = true;
+    for (let i = s; i < e; i++) {
+      const c = src[i]!;
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        plain = false;
+        break;
+      }
+    }
+    if (!plain) {
+      const text = JSON.stringify(Buffer.from(src.buffer, src.byteOffset, src.length).toString('utf8', s, e));
+      const at = this.reserve(text.length * 3);
+      this.length = at + this.bytes.write(text, at, 'utf8');
+      return;
+    }
+    const at = this.reserve(e - s + 2);
+    const out = this.bytes;
+    out[at] = 0x22;
+    out.set(src.subarray(s, e), at + 1);
+    out[at + 1 + e - s] = 0x22;
+    this.length = at + e - s + 2;
+  }
+
   /** The members written so far as the fields of one event; valid until the next write or reset(). */
   fields(): EncodedFields {
     return EncodedFields.fromBytes(this.bytes.subarray(0, this.length));

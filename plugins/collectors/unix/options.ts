@@ -6,6 +6,11 @@ const STATES = ['LISTENING', 'CONNECTED', 'CONNECTING', 'DISCONNECTING', 'FREE',
 
 export const unixOptions = Type.Object(
   {
+    mode: Type.Union([Type.Literal('sockets'), Type.Literal('summary')], {
+      default: 'sockets',
+      description:
+        'sockets: one unix.socket event per socket; summary: one unix.summary event per namespace with counts per type and state (socket.types, socket.states, socket.count), cheaper than ss -xa',
+    }),
     types: Type.Array(Type.Union(TYPES.map((t) => Type.Literal(t))), {
       default: [],
       description: 'only sockets of these types (netstat names); empty: all',
@@ -17,7 +22,7 @@ export const unixOptions = Type.Object(
     }),
     processes: Type.Boolean({
       default: false,
-      description: 'add process.pid and process.name of the owning process (netstat -xp); scans /proc/*/fd, cached across cycles',
+      description: 'add process.pid and process.name of the owning process (netstat -xp); scans /proc/*/fd, cached across cycles; sockets mode only',
     }),
   },
   { additionalProperties: false },
