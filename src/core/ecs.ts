@@ -63,5 +63,5 @@ export const OBJECT_ROOTS: ReadonlySet<string> = new Set([
   'threat', 'tls', 'trace', 'transaction', 'url', 'user', 'user_agent', 'volume', 'vulnerability', 'labels',
   // netagent's own
   'socket', 'unix', 'interface', 'route', 'igmp', 'snmp', 'sockstat', 'netns', 'kubernetes', 'netagent', 'exec',
-  'conntrack', 'softnet',
+  'conntrack', 'softnet', 'tcp',
 ]);
