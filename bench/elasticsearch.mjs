@@ -10,36 +10,23 @@
 // its disk spool on, gzip and without) and of curl, and the sink/curl ratios. Rounds take turns.
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { benchArgs, requireBuilt, requireTool, ROOT, startLocalService } from './prelude.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const URL_ = `http://127.0.0.1:${process.env.OPENSEARCH_PORT ?? 9200}`;
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] === undefined ? 'true' : all[i + 1]]] : acc), []),
-);
+const args = benchArgs();
 const EVENTS = Number(args.events ?? 100_000);
 const ROUNDS = Number(args.rounds ?? 2);
 const WRITE_BATCH = 1000;
 const BULK_DOCS = 2000; // the sink's default batch.max_events: curl posts requests of the same size
 
 const dist = (p) => path.join(ROOT, 'dist', p);
-if (!existsSync(dist('plugins/sinks/elasticsearch/sink.js'))) {
-  console.error('bench/elasticsearch.mjs: dist/ is missing; run `npm run build` first');
-  process.exit(1);
-}
-if (spawnSync('curl', ['--version']).error) {
-  console.error('bench/elasticsearch.mjs: curl not found (Debian: apt-get install -y curl)');
-  process.exit(1);
-}
-const started = spawnSync('bash', [path.join(ROOT, 'scripts/opensearch-local.sh'), 'start'], { encoding: 'utf8' });
-if (started.status !== 0) {
-  console.error(`bench/elasticsearch.mjs: could not start the node:\n${started.stderr}`);
-  process.exit(1);
-}
+requireBuilt('bench/elasticsearch.mjs', 'dist/plugins/sinks/elasticsearch/sink.js');
+requireTool('bench/elasticsearch.mjs', 'curl', '--version', 'curl');
+startLocalService('bench/elasticsearch.mjs', 'scripts/opensearch-local.sh', 'node');
 const { ElasticsearchSink } = await import(dist('plugins/sinks/elasticsearch/sink.js'));
 const { elasticsearchOptions } = await import(dist('plugins/sinks/elasticsearch/index.js'));
 const { EventStamper } = await import(dist('src/core/envelope.js'));

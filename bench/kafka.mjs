@@ -10,18 +10,15 @@
 // options: spool fsync on an interval, linger 5ms), of kafkajs's own producer (no spool) and of kcat
 // for each codec, the sink/kcat ratio, and the enqueue->ack latency percentiles at a steady rate.
 import 'reflect-metadata';
-import { spawnSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { benchArgs, requireBuilt, requireTool, ROOT, startLocalService } from './prelude.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BROKER = `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`;
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] === undefined ? 'true' : all[i + 1]]] : acc), []),
-);
+const args = benchArgs();
 const EVENTS = Number(args.events ?? 200_000);
 const CODECS = String(args.codecs ?? 'gzip,lz4').split(',');
 const RATE = Number(args.rate ?? 10_000);
@@ -31,20 +28,9 @@ const BATCH = 1000;
 const PHASE_TIMEOUT_MS = 120_000;
 
 const sinkJs = path.join(ROOT, 'dist/plugins/sinks/kafka/sink.js');
-if (!existsSync(sinkJs)) {
-  console.error(`bench/kafka.mjs: ${sinkJs} is missing; run \`npm run build\` first`);
-  process.exit(1);
-}
-const kcat = spawnSync('kcat', ['-V'], { encoding: 'utf8' });
-if (kcat.error) {
-  console.error('bench/kafka.mjs: kcat not found (Debian: apt-get install -y kcat)');
-  process.exit(1);
-}
-const started = spawnSync('bash', [path.join(ROOT, 'scripts/kafka-local.sh'), 'start'], { encoding: 'utf8' });
-if (started.status !== 0) {
-  console.error(`bench/kafka.mjs: could not start the broker:\n${started.stderr}`);
-  process.exit(1);
-}
+requireBuilt('bench/kafka.mjs', 'dist/plugins/sinks/kafka/sink.js');
+requireTool('bench/kafka.mjs', 'kcat', '-V', 'kcat');
+startLocalService('bench/kafka.mjs', 'scripts/kafka-local.sh', 'broker');
 const { KafkaSink } = await import(sinkJs);
 const { loadCompressor } = await import(path.join(ROOT, 'dist/plugins/sinks/kafka/codecs.js'));
 
