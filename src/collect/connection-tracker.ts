@@ -99,6 +99,11 @@ export class SocketTracker {
     return this.transport === 'tcp' && r.remotePort !== 0 && LIVE_TCP_STATES[r.state] === 1;
   }
 
+  /** Whether a destroyed socket's row (its state then CLOSE, mostly) is one of those this tracker follows. */
+  tracksDestroyed(r: InetRow): boolean {
+    return !this.listener && this.transport === 'tcp' && r.remotePort !== 0 && r.state !== TCP_LISTEN;
+  }
+
   beginCycle(): void {
     this.cycle = (this.cycle + 1) >>> 0;
   }
@@ -145,6 +150,13 @@ export class SocketTracker {
     }
     const started = emit(bytes, length, START);
     return emit(bytes, length, END) && started;
+  }
+
+  /** The inode a tracked socket last had (0 when it had none yet), or -1 when it is not tracked. */
+  lastInode(r: InetRow, v6: boolean): number {
+    this.fillKey(r, v6);
+    const e = this.find();
+    return e === EMPTY ? -1 : this.inodes[e]!;
   }
 
   /**

@@ -56,6 +56,7 @@ import {
   type RowAction,
 } from './inet-sockets.js';
 import { MalformedTally } from './malformed.js';
+import { InetLifecycle, type ViewLifecycle } from './socket-lifecycle.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
@@ -107,6 +108,10 @@ export class InetSocketCollector implements Collector {
   private readonly socketMembersByNumber: Record<'ipv4' | 'ipv6', Buffer[]> = { ipv4: [], ipv6: [] };
   /** Socket tables not read because the kernel's totals showed them empty (see emptyFamilies). */
   private tablesSkipped = 0;
+  /** Listener and connection events (options `listeners`, `connections`), or null when off. */
+  private readonly lifecycle: InetLifecycle | null;
+  /** The lifecycle of the view being read. */
+  private viewLifecycle: ViewLifecycle | null = null;
 
   constructor(
     private readonly transport: Transport,
@@ -130,7 +135,9 @@ export class InetSocketCollector implements Collector {
     } else this.stateMask = null;
     this.localPorts = portTable(options.local_ports);
     this.remotePorts = portTable(options.remote_ports);
-    const sockets = options.mode !== 'summary';
+    this.lifecycle = InetLifecycle.of(transport, options, logger);
+    // Lifecycle events carry the socket fields: rows are written for them in summary mode too.
+    const sockets = options.mode !== 'summary' || this.lifecycle !== null;
     this.owners = sockets && options.processes ? owners : null;
     this.users = sockets && options.users ? new UserNames(procfs.root) : null;
     this.info = options.info === true;
@@ -145,12 +152,15 @@ export class InetSocketCollector implements Collector {
     this.userMembers.clear();
     this.processMembers.clear();
     if (this.owners) await this.owners.beginCycle(this.logger);
-    for (const view of await this.procfs.netViews()) {
+    const views = await this.procfs.netViews();
+    this.lifecycle?.retain(views);
+    for (const view of views) {
       if (ctx.signal.aborted) return;
       const perFamily: Record<string, Record<string, number>> = {};
       const empty = await this.emptyFamilies(view);
       const socket = this.diagSocket(view);
       try {
+        if (this.lifecycle) await this.beginLifecycle(ctx, view, socket, this.lifecycle);
         for (const [family, suffix] of FAMILIES) {
           if (!families.includes(family)) continue;
           if (ctx.signal.aborted) return;
@@ -166,6 +176,7 @@ export class InetSocketCollector implements Collector {
           }
           if (counts && summary) perFamily[family] = this.stateCounts(counts);
         }
+        await this.viewLifecycle?.sweep();
       } finally {
         socket?.close();
       }
@@ -174,6 +185,7 @@ export class InetSocketCollector implements Collector {
   }
 
   async close(): Promise<void> {
+    this.lifecycle?.close();
     if (this.diag instanceof SockDiag) this.diag.close();
     this.diag = null;
   }
@@ -243,7 +255,7 @@ export class InetSocketCollector implements Collector {
   private async dumpTable(ctx: CollectContext, view: NetView, socket: DiagSocket, v6: boolean): Promise<Float64Array | null> {
     const family = v6 ? AF_INET6 : AF_INET;
     const protocol = this.transport === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
-    const sockets = this.options.mode !== 'summary';
+    const sockets = this.options.mode !== 'summary' || this.lifecycle !== null;
     const ext = this.info && sockets ? EXT_INFO | EXT_CONG : 0;
     const diag = this.diag as SockDiag;
     const request = inetDiagRequest(family, protocol, this.kernelStates, ext, diag.nextSeq());
@@ -273,9 +285,34 @@ export class InetSocketCollector implements Collector {
     }
   }
 
-  /** For agent.stats: how many socket tables were skipped as empty since the start. */
+  /** For agent.stats: how many socket tables were skipped as empty since the start; the lifecycle's counters. */
   stats(): Record<string, number> {
-    return { tables_skipped: this.tablesSkipped };
+    return { tables_skipped: this.tablesSkipped, ...this.lifecycle?.stats() };
+  }
+
+  /**
+   * The view's lifecycle for this cycle: the destroy notifications joined where the view is read
+   * through netlink, and those that came since the last cycle turned into events, before the
+   * table is read (socket-lifecycle.ts).
+   */
+  private async beginLifecycle(ctx: CollectContext, view: NetView, socket: DiagSocket | null, lifecycle: InetLifecycle): Promise<void> {
+    const diag = socket !== null && this.diag instanceof SockDiag ? this.diag : null;
+    const v = lifecycle.begin(ctx, view, encodedViewFields(view, SOCKET_KEYS), diag, this.procfs.root);
+    this.viewLifecycle = v;
+    const malformed = new MalformedTally();
+    const source = `netlink sock_diag destroy notifications (${this.procfs.root}/${view.pid}/ns/net)`;
+    // Every destroyed socket is in CLOSE by then: the states filter is the lifecycle's (select()).
+    const dopts = { stateMask: null };
+    for (const v6 of [false, true]) {
+      const table: SocketTable = {
+        source,
+        chunks: v.destroyedChunks(v6),
+        count: () => {},
+        parse: (chunk, pos, row, onRow, bad) => parseInetDiag(chunk, pos, chunk.length, dopts, row, onRow, (s, e) => bad.addBytes(chunk, s, e)),
+      };
+      await this.readRows(ctx, view, table, v6, new Float64Array(256), malformed, false);
+    }
+    malformed.report(ctx, source);
   }
 
   /**
@@ -320,7 +357,7 @@ export class InetSocketCollector implements Collector {
     const counts = new Float64Array(256);
     const bad = new MalformedTally();
     const sockets = this.options.mode !== 'summary';
-    if (!sockets && !this.localPorts && !this.remotePorts) {
+    if (!sockets && !this.localPorts && !this.remotePorts && !this.lifecycle) {
       for await (const chunk of table.chunks) table.count(chunk, counts, bad);
     } else {
       await this.readRows(ctx, view, table, v6, counts, bad);
@@ -329,6 +366,7 @@ export class InetSocketCollector implements Collector {
     return counts;
   }
 
+  /** Reads a table's rows: `sockets`, whether each is a socket event (else only counted, or lifecycle's). */
   private async readRows(
     ctx: CollectContext,
     view: NetView,
@@ -336,13 +374,13 @@ export class InetSocketCollector implements Collector {
     v6: boolean,
     counts: Float64Array,
     bad: MalformedTally,
+    sockets = this.options.mode !== 'summary',
   ): Promise<void> {
     const o = this.options;
-    const sockets = o.mode !== 'summary';
     const transport = this.transport;
     const type = v6 ? 'ipv6' : 'ipv4';
     const dataset = this.socketDataset;
-    const { localPorts, remotePorts, owners, users, userMembers, processMembers } = this;
+    const { localPorts, remotePorts, owners, users, userMembers, processMembers, viewLifecycle: lifecycle } = this;
     const stateNameOf = this.stateName;
     const family = v6 ? 'ipv6' : 'ipv4';
     const socketMembersByNumber = this.socketMembersByNumber[family];
@@ -365,7 +403,8 @@ export class InetSocketCollector implements Collector {
     const onRow = (r: InetRow): RowAction => {
       if (localPorts !== null && localPorts[r.localPort] !== 1) return NEXT;
       if (remotePorts !== null && remotePorts[r.remotePort] !== 1) return NEXT;
-      if (!sockets) {
+      const tracked = lifecycle !== null && lifecycle.select(r, v6);
+      if (!sockets && !tracked) {
         counts[r.state]!++;
         return NEXT;
       }
@@ -412,7 +451,9 @@ export class InetSocketCollector implements Collector {
       out.raw(user);
       if (owner !== undefined) writeProcessMember(out, owner, processMembers);
       if (info && r.infoLen + r.congLen > 0) writeTcpInfo(out, r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen);
-      if (!ctx.emit(dataset, 'state', encodedEventFields(out, view, viewJson))) {
+      if (tracked && !lifecycle.row(r, v6, out)) pause.blocked = true;
+      if (!sockets) return pause.blocked ? PAUSE_AFTER : NEXT;
+      if (!ctx.emit(dataset, 'state', encodedEventFields(out, view, viewJson)) || pause.blocked) {
         pause.blocked = true;
         return PAUSE_AFTER;
       }
