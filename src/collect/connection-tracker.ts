@@ -6,8 +6,8 @@
  *
  * The collector reads 100k sockets a cycle, so the set is an open-addressing hash table over typed
  * arrays keyed by the row's own numbers: no string, no object per socket. Each tracked socket
- * keeps its last event bytes (for its `end` event), about 0.4 KB (0.7 KB with tcp.info): the
- * `maxTracked` cap bounds that memory, and rows beyond it are counted in `dropped`.
+ * keeps its last event bytes (for its `end` event): ~0.9 KB of memory in all (1.2 KB with
+ * tcp.info, docs/benchmarks.md); the `maxTracked` cap bounds it, rows beyond it counted in `dropped`.
  *
  * Identity:
  * - a connection is its 4-tuple (family, local and remote address and port), unique among a

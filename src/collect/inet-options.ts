@@ -121,7 +121,7 @@ function lifecycleOptions(transport: 'tcp' | 'udp') {
       minimum: 1,
       maximum: 10_000_000,
       default: 200_000,
-      description: `sockets tracked per network view for listeners and connections each (~0.5 KB each); further new ones get no events, counted in agent.stats as lifecycle_dropped`,
+      description: `sockets tracked per network view for listeners and connections each (~1 KB of memory each); further new ones get no events, counted in agent.stats as lifecycle_dropped`,
     }),
   };
 }

@@ -60,13 +60,7 @@ export class InetLifecycle {
   /** Forgets the views not among this cycle's (their namespace is gone), closing their listeners. */
   retain(views: readonly NetView[]): void {
     const keys = new Set(views.map(viewKey));
-    for (const [key, v] of this.views) {
-      if (keys.has(key)) continue;
-      this.droppedBefore += v.dropped;
-      this.lostBefore += v.lost;
-      v.close();
-      this.views.delete(key);
-    }
+    for (const [key, v] of this.views) if (!keys.has(key)) this.forget(key, v);
   }
 
   /**
@@ -99,8 +93,15 @@ export class InetLifecycle {
   }
 
   close(): void {
-    for (const v of this.views.values()) v.close();
-    this.views.clear();
+    for (const [key, v] of this.views) this.forget(key, v);
+  }
+
+  /** Closes a view's lifecycle, keeping its counts in the totals. */
+  private forget(key: string, v: ViewLifecycle): void {
+    this.droppedBefore += v.dropped;
+    this.lostBefore += v.lost;
+    v.close();
+    this.views.delete(key);
   }
 }
 
