@@ -113,7 +113,7 @@ function lifecycleOptions(transport: 'tcp' | 'udp') {
           connections: Type.Boolean({
             default: false,
             description:
-              'tcp.connection events: a connection that opened (event.type start) or closed (end, with event.duration and its last fields) since the last cycle; with netlink and CAP_NET_ADMIN also from the kernel\'s destroy notifications (final counters, and connections shorter than a cycle)',
+              'tcp.connection events: a connection that opened (event.type start) or closed (end, with event.duration and its last fields) since the last cycle; with netlink also from the kernel\'s destroy notifications (final counters, and connections shorter than a cycle)',
           }),
         }
       : {}),

@@ -40,7 +40,7 @@ export class InetLifecycle {
     this.toldRefused = true;
     this.logger.info(
       { reason: err.message, ...viewLogFields(view) },
-      'tcp.connection: no destroy notifications (joining them needs CAP_NET_ADMIN where the namespace was made, and kernel 4.2); connections from cycle-to-cycle diffs only (logged once)',
+      'tcp.connection: no destroy notifications (refused: a kernel before 4.2, a sandbox, or another namespace without CAP_SYS_ADMIN); connections from cycle-to-cycle diffs only (logged once)',
     );
   };
 

@@ -41,7 +41,8 @@ const SKNLGRP_INET6_TCP_DESTROY = 3;
  * The destroy group socket's receive buffer. The kernel drops notifications that do not fit
  * (the reader sees ENOBUFS once per overrun); each takes ~1 KiB of it (a ~400-byte message with
  * TCP_INFO, in an skb), so 8 MiB holds ~8000 closes between two drains. SO_RCVBUFFORCE passes
- * net.core.rmem_max (joining the group needs CAP_NET_ADMIN, which that needs too).
+ * net.core.rmem_max where the agent has CAP_NET_ADMIN; without it SO_RCVBUF gets at most rmem_max.
+ * (Joining needs no capability: the kernel lets any process of the namespace receive them.)
  */
 const DESTROY_RECV_BUFFER = 8 * 1024 * 1024;
 
@@ -163,8 +164,8 @@ export class SockDiag {
   /**
    * A socket in the namespace of `view` that receives the kernel's notifications of destroyed TCP
    * sockets (both families), or null as openIn() gives null. Throws SockDiagError when the groups
-   * cannot be joined (EPERM: no CAP_NET_ADMIN in the namespace's user namespace; ENOENT: a kernel
-   * before 4.2) or the namespace cannot be entered.
+   * cannot be joined (EINVAL: a kernel before 4.2, which has no such groups; EPERM: a sandbox's
+   * seccomp filter) or the namespace cannot be entered (setns: no CAP_SYS_ADMIN).
    */
   listenDestroysIn(root: string, view: NetView): DestroyListener | null {
     const fd = this.fdIn(root, view);

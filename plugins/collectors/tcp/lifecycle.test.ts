@@ -1,13 +1,16 @@
 /**
  * Lifecycle events in a real namespace (issue 13): `tcp.connection` from the kernel's destroy
- * notifications (netlink, root has CAP_NET_ADMIN) and from cycle-to-cycle diffs (/proc), with
+ * notifications (netlink) and from cycle-to-cycle diffs (/proc), with
  * the byte counts a python3 driver sent; `tcp.listener` / `udp.listener` against `ss -tln` /
  * `ss -uln` in the namespace. The socket zoo beside them is the background every cycle reads.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../../src/core/plugin.js';
+import { BIN, tempDir, writeConfig } from '../../../test/helpers/cli.js';
 import { collectOnce, type CollectedEvent } from '../../../test/helpers/collect.js';
 import { requireNetnsTools } from '../../../test/helpers/netns.js';
 import { inetEventRow } from '../../../test/helpers/netstat-oracle.js';
@@ -19,6 +22,8 @@ import { TcpCollector } from './collector.js';
 import { tcpCollector } from './index.js';
 
 requireNetnsTools(['ip', 'ss', 'python3']);
+
+const DENY = fileURLToPath(new URL('../../../test/helpers/deny-sock-diag.py', import.meta.url));
 
 /**
  * Commands on stdin, one JSON answer line each. `open N`: N connections to the driver's listener,
@@ -73,7 +78,10 @@ class Driver {
   private readonly waiting: ((line: string) => void)[] = [];
   port = 0;
   constructor(private readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => this.waiting.shift()?.(line));
+    // spawnReady() saw `ready`; the rest of its line may still come here.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line !== '' && line !== 'ready') this.waiting.shift()?.(line);
+    });
   }
   async ask<T>(command: string): Promise<T> {
     const answer = new Promise<string>((resolve) => this.waiting.push(resolve));
@@ -205,6 +213,42 @@ describe('tcp.connection from diffs alone (source proc)', () => {
     }
     expect(c.stats!()).toMatchObject({ destroy_listeners: 0 });
     await c.close?.();
+  });
+});
+
+describe('tcp.connection: bounds and fallback', () => {
+  it('max_tracked: connections beyond it get no events and are counted as lifecycle_dropped', async () => {
+    const c = tcp({ source: 'netlink', connections: true, mode: 'summary', max_tracked: 50 });
+    const first = (await collectOnce(c)).events.filter((e) => e.dataset === 'tcp.connection');
+    expect(first.length).toBeLessThanOrEqual(50);
+    await driver.ask('open 100');
+    const { events } = await collectOnce(c);
+    expect(events.filter((e) => e.dataset === 'tcp.connection').length).toBe(50 - first.length);
+    expect((c.stats!() as Record<string, number>).lifecycle_dropped).toBeGreaterThanOrEqual(200 - (50 - first.length));
+    await c.close?.();
+    await driver.ask('close');
+  });
+
+  it('where the groups cannot be joined (a sandbox): diffs alone, said once, the events still there (built CLI)', () => {
+    if (!existsSync(new URL('../../../dist/bundle/main.cjs', import.meta.url))) throw new Error('netagent is not built: run `npm run build`');
+    const dir = tempDir('netagent-lifecycle-');
+    try {
+      const config = writeConfig(dir, `agent: {state_dir: ${dir}/state}\ncollectors:\n  - {type: tcp, options: {mode: summary, connections: true, source: netlink}}\nsinks:\n  - type: stdout\n`);
+      // The dump works, joining the destroy groups is refused (EPERM, from a seccomp filter).
+      const r = spawnSync('ip', ['netns', 'exec', zooNs.ns.name, 'python3', DENY, '--groups', '1', 'node', BIN, 'once', '-l', 'info', '-c', config], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const told = r.stderr.split('\n').filter((l) => l.includes('no destroy notifications'));
+      expect(told.length).toBe(1);
+      expect(JSON.parse(told[0]!).reason).toMatch(/EPERM/);
+      const datasets = r.stdout.trim().split('\n').map((l) => JSON.parse(l).event);
+      expect(datasets.filter((e) => e.dataset === 'tcp.connection').length).toBeGreaterThan(0);
+      expect(datasets.filter((e) => e.dataset === 'tcp.connection').every((e) => e.type.join() === 'connection,info')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
