@@ -17,7 +17,7 @@ import type { NetView } from '../core/procfs.js';
 import { SockDiagError, type DestroyListener, type SockDiag } from '../core/sock-diag.js';
 import { SocketTracker, type LifecycleEmit } from './connection-tracker.js';
 import { AF_INET6 } from './inet-diag.js';
-import type { InetOptions } from './inet-options.js';
+import type { InetOptions, Transport } from './inet-options.js';
 import type { InetRow } from './inet-sockets.js';
 import { encodedEventFields, viewKey, viewLogFields } from './view-fields.js';
 
@@ -51,7 +51,7 @@ export class InetLifecycle {
   ) {}
 
   /** The lifecycle of a collector with `listeners` or `connections` on; null (nothing to do) without. */
-  static of(transport: string, options: InetOptions, logger: Logger): InetLifecycle | null {
+  static of(transport: Transport, options: InetOptions, logger: Logger): InetLifecycle | null {
     if (transport !== 'tcp' && transport !== 'udp') return null;
     if (options.listeners !== true && options.connections !== true) return null;
     return new InetLifecycle(transport, options, logger);

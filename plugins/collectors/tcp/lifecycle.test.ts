@@ -28,18 +28,20 @@ const DENY = fileURLToPath(new URL('../../../test/helpers/deny-sock-diag.py', im
 /**
  * Commands on stdin, one JSON answer line each. `open N`: N connections to the driver's listener,
  * each side sending a random byte count that the other reads whole; `close`: closes them, clients
- * first; `flash N`: opens, exchanges and closes N at once; `listen tcp|udp` / `unlisten PORT`.
+ * first; `flash N [v6]`: opens, exchanges and closes N at once (over ::1 with v6; the listeners
+ * share the port); `listen tcp|udp` / `unlisten PORT`.
  */
 const DRIVER = String.raw`
 import json, random, resource, socket, sys
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 lst = socket.socket(); lst.bind(("127.0.0.1", 0)); lst.listen(4096)
 port = lst.getsockname()[1]
+lst6 = socket.socket(socket.AF_INET6); lst6.bind(("::1", port)); lst6.listen(4096)
 conns = []; extra = {}
 def read(s, n):
     while n > 0: n -= len(s.recv(min(n, 65536)))
-def pair():
-    c = socket.create_connection(("127.0.0.1", port)); a, _ = lst.accept()
+def pair(v6=False):
+    c = socket.create_connection(("::1" if v6 else "127.0.0.1", port)); a, _ = (lst6 if v6 else lst).accept()
     cs, ss = random.randint(1, 5000), random.randint(1, 5000)
     c.sendall(b"x" * cs); a.sendall(b"y" * ss); read(a, cs); read(c, ss)
     return c, a, {"client_port": c.getsockname()[1], "client_sent": cs, "server_sent": ss}
@@ -56,7 +58,7 @@ for line in sys.stdin:
     elif cmd == "close":
         close(conns); out = len(conns); conns = []
     elif cmd == "flash":
-        new = [pair() for _ in range(int(args[0]))]; close(new); out = [m for _, _, m in new]
+        new = [pair(len(args) > 1) for _ in range(int(args[0]))]; close(new); out = [m for _, _, m in new]
     elif cmd == "listen":
         s = socket.socket(type=socket.SOCK_STREAM if args[0] == "tcp" else socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
@@ -171,8 +173,8 @@ describe('tcp.connection with netlink and destroy notifications', () => {
     expect(ofDriver(after.events, 'tcp.connection')).toEqual([]);
   });
 
-  it('connections shorter than a cycle: a start and an end each, no duration, with the byte counts', async () => {
-    const sent = await driver.ask<Sent[]>('flash 200');
+  it('connections shorter than a cycle, IPv4 and IPv6: a start and an end each, no duration, with the byte counts', async () => {
+    const sent = [...(await driver.ask<Sent[]>('flash 150')), ...(await driver.ask<Sent[]>('flash 50 v6'))];
     await settle();
     const { events } = await collectOnce(c);
     const mine = ofDriver(events, 'tcp.connection');
@@ -180,6 +182,7 @@ describe('tcp.connection with netlink and destroy notifications', () => {
     const ends = mine.filter((e) => e.detail?.type === 'end');
     expect([starts.length, ends.length]).toEqual([400, 400]);
     expect(new Set(starts.map(tuple))).toEqual(new Set(ends.map(tuple)));
+    expect(ends.filter((e) => f(e).network.type === 'ipv6').length).toBe(100);
     const want = expectedBytes(sent, driver.port);
     for (const e of ends) {
       expect(e.detail!.durationNs).toBeUndefined();
