@@ -98,6 +98,9 @@ export function portTable(specs: readonly (number | string)[]): Uint8Array | nul
   return t;
 }
 
+/** `max_tracked` when not set: sockets tracked per view and tracker (~1 KB each). */
+export const DEFAULT_MAX_TRACKED = 200_000;
+
 /**
  * The lifecycle options of tcp and udp (issue 13): events of what opened or closed since the last
  * cycle (src/collect/connection-tracker.ts), beside what `mode` emits.
@@ -120,7 +123,7 @@ function lifecycleOptions(transport: 'tcp' | 'udp') {
     max_tracked: Type.Integer({
       minimum: 1,
       maximum: 10_000_000,
-      default: 200_000,
+      default: DEFAULT_MAX_TRACKED,
       description: `sockets tracked per network view for listeners and connections each (~1 KB of memory each); further new ones get no events, counted in agent.stats as lifecycle_dropped`,
     }),
   };

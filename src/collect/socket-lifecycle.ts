@@ -17,7 +17,7 @@ import type { NetView } from '../core/procfs.js';
 import { SockDiagError, type DestroyListener, type SockDiag } from '../core/sock-diag.js';
 import { SocketTracker, type LifecycleEmit } from './connection-tracker.js';
 import { AF_INET6 } from './inet-diag.js';
-import type { InetOptions, Transport } from './inet-options.js';
+import { DEFAULT_MAX_TRACKED, type InetOptions, type Transport } from './inet-options.js';
 import type { InetRow } from './inet-sockets.js';
 import { encodedEventFields, viewKey, viewLogFields } from './view-fields.js';
 
@@ -142,7 +142,7 @@ export class ViewLifecycle {
     /** Says (once per collector) that the kernel refused the destroy notifications. */
     private readonly refused: (err: SockDiagError, view: NetView) => void,
   ) {
-    const maxTracked = options.max_tracked ?? 200_000;
+    const maxTracked = options.max_tracked ?? DEFAULT_MAX_TRACKED;
     this.connections = options.connections === true ? new SocketTracker({ kind: 'connection', transport, maxTracked }) : null;
     this.listeners = options.listeners === true ? new SocketTracker({ kind: 'listener', transport, maxTracked }) : null;
     this.listenerDataset = `${transport}.listener`;
