@@ -56,10 +56,10 @@ import {
   type RowAction,
 } from './inet-sockets.js';
 import { MalformedTally } from './malformed.js';
-import { InetLifecycle, type ViewLifecycle } from './socket-lifecycle.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
+import { InetLifecycle, type ViewLifecycle } from './socket-lifecycle.js';
 import { encodedEventFields, encodedViewFields, netSource, withViewFields, writeProcessMember } from './view-fields.js';
 
 const FAMILIES = [
@@ -102,16 +102,16 @@ export class InetSocketCollector implements Collector {
   private diag: SockDiag | 'refused' | null = null;
   /** Log lines given once per instance, by key. */
   private readonly told = new Set<string>();
+  /** Listener and connection events (options `listeners`, `connections`), or null when off. */
+  private readonly lifecycle: InetLifecycle | null;
+  /** The lifecycle of the view being read. */
+  private viewLifecycle: ViewLifecycle | null = null;
   /** netstat's name of a state number for this transport. */
   private readonly stateName: (state: number) => string;
   /** `},"socket":{"family":…,"state":"<name>","recv_q":` by family and state number, made on first use. */
   private readonly socketMembersByNumber: Record<'ipv4' | 'ipv6', Buffer[]> = { ipv4: [], ipv6: [] };
   /** Socket tables not read because the kernel's totals showed them empty (see emptyFamilies). */
   private tablesSkipped = 0;
-  /** Listener and connection events (options `listeners`, `connections`), or null when off. */
-  private readonly lifecycle: InetLifecycle | null;
-  /** The lifecycle of the view being read. */
-  private viewLifecycle: ViewLifecycle | null = null;
 
   constructor(
     private readonly transport: Transport,
@@ -124,6 +124,7 @@ export class InetSocketCollector implements Collector {
     this.socketDataset = `${transport}.socket`;
     this.summaryDataset = `${transport}.summary`;
     this.stateName = transport === 'tcp' ? stateName : udpStateName;
+    this.lifecycle = InetLifecycle.of(transport, options, logger);
     const all = transport === 'tcp' ? TCP_STATES : UDP_STATES;
     const wanted = options.states.length > 0 ? new Set<string>(options.states) : null;
     this.summaryStates = wanted ? all.filter((s) => wanted.has(s)) : all;
@@ -135,7 +136,6 @@ export class InetSocketCollector implements Collector {
     } else this.stateMask = null;
     this.localPorts = portTable(options.local_ports);
     this.remotePorts = portTable(options.remote_ports);
-    this.lifecycle = InetLifecycle.of(transport, options, logger);
     // Lifecycle events carry the socket fields: rows are written for them in summary mode too.
     const sockets = options.mode !== 'summary' || this.lifecycle !== null;
     this.owners = sockets && options.processes ? owners : null;
@@ -249,6 +249,31 @@ export class InetSocketCollector implements Collector {
   }
 
   /**
+   * The view's lifecycle for this cycle: the destroy notifications joined where the view is read
+   * through netlink, and those that came since the last cycle turned into events, before the
+   * table is read (socket-lifecycle.ts).
+   */
+  private async beginLifecycle(ctx: CollectContext, view: NetView, socket: DiagSocket | null, lifecycle: InetLifecycle): Promise<void> {
+    const diag = socket !== null && this.diag instanceof SockDiag ? this.diag : null;
+    const v = lifecycle.begin(ctx, view, encodedViewFields(view, SOCKET_KEYS), diag, this.procfs.root);
+    this.viewLifecycle = v;
+    const malformed = new MalformedTally();
+    const source = `netlink sock_diag destroy notifications (${this.procfs.root}/${view.pid}/ns/net)`;
+    // Every destroyed socket is in CLOSE by then: the states filter is the lifecycle's (select()).
+    const dopts = { stateMask: null };
+    for (const v6 of [false, true]) {
+      const table: SocketTable = {
+        source,
+        chunks: v.destroyedChunks(v6),
+        count: () => {},
+        parse: (chunk, pos, row, onRow, bad) => parseInetDiag(chunk, pos, chunk.length, dopts, row, onRow, (s, e) => bad.addBytes(chunk, s, e)),
+      };
+      await this.readRows(ctx, view, table, v6, new Float64Array(256), malformed, false);
+    }
+    malformed.report(ctx, source);
+  }
+
+  /**
    * Dumps one family's sockets through the view's netlink socket; returns the per-state counts,
    * or null when auto found the dump refused before its first socket (the caller reads /proc).
    */
@@ -288,31 +313,6 @@ export class InetSocketCollector implements Collector {
   /** For agent.stats: how many socket tables were skipped as empty since the start; the lifecycle's counters. */
   stats(): Record<string, number> {
     return { tables_skipped: this.tablesSkipped, ...this.lifecycle?.stats() };
-  }
-
-  /**
-   * The view's lifecycle for this cycle: the destroy notifications joined where the view is read
-   * through netlink, and those that came since the last cycle turned into events, before the
-   * table is read (socket-lifecycle.ts).
-   */
-  private async beginLifecycle(ctx: CollectContext, view: NetView, socket: DiagSocket | null, lifecycle: InetLifecycle): Promise<void> {
-    const diag = socket !== null && this.diag instanceof SockDiag ? this.diag : null;
-    const v = lifecycle.begin(ctx, view, encodedViewFields(view, SOCKET_KEYS), diag, this.procfs.root);
-    this.viewLifecycle = v;
-    const malformed = new MalformedTally();
-    const source = `netlink sock_diag destroy notifications (${this.procfs.root}/${view.pid}/ns/net)`;
-    // Every destroyed socket is in CLOSE by then: the states filter is the lifecycle's (select()).
-    const dopts = { stateMask: null };
-    for (const v6 of [false, true]) {
-      const table: SocketTable = {
-        source,
-        chunks: v.destroyedChunks(v6),
-        count: () => {},
-        parse: (chunk, pos, row, onRow, bad) => parseInetDiag(chunk, pos, chunk.length, dopts, row, onRow, (s, e) => bad.addBytes(chunk, s, e)),
-      };
-      await this.readRows(ctx, view, table, v6, new Float64Array(256), malformed, false);
-    }
-    malformed.report(ctx, source);
   }
 
   /**
@@ -380,7 +380,7 @@ export class InetSocketCollector implements Collector {
     const transport = this.transport;
     const type = v6 ? 'ipv6' : 'ipv4';
     const dataset = this.socketDataset;
-    const { localPorts, remotePorts, owners, users, userMembers, processMembers, viewLifecycle: lifecycle } = this;
+    const { localPorts, remotePorts, owners, users, userMembers, processMembers } = this;
     const stateNameOf = this.stateName;
     const family = v6 ? 'ipv6' : 'ipv4';
     const socketMembersByNumber = this.socketMembersByNumber[family];
@@ -389,6 +389,7 @@ export class InetSocketCollector implements Collector {
       (socketMembersByNumber[state] ??= Buffer.from(`},"socket":{"family":"${family}","state":"${stateNameOf(state)}","recv_q":`));
     const timers = o.timers;
     const info = this.info;
+    const lifecycle = this.viewLifecycle;
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
     // strings per socket. A view's own fields (namespace, container) are appended; should one of
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
