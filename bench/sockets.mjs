@@ -268,6 +268,9 @@ try {
     ['sockets, source: netlink', { mode: 'sockets', source: 'netlink' }, 1000, 1.0, 'ss -tan'],
     ['sockets, info: true (netlink)', { mode: 'sockets', info: true }, 1500, 0.5, 'ss -tani'],
     ['states: [LISTEN], source: netlink', { mode: 'sockets', states: ['LISTEN'], source: 'netlink' }, 200, 0.05, 'ss -tan'],
+    // Lifecycle (issue 13): every socket diffed each cycle, its bytes kept for its end.
+    ['summary, connections: true (netlink)', { mode: 'summary', source: 'netlink', connections: true }, 1000, 1.0, 'ss -tan'],
+    ['summary, connections + info (netlink)', { mode: 'summary', connections: true, info: true }, 1500, 0.5, 'ss -tani'],
     ['unix summary', { mode: 'summary' }, 500, 0.5, 'ss -xa', 'unix'],
     ['unix sockets', { mode: 'sockets' }, 1000, 1.5, 'ss -xa', 'unix'],
   ];

@@ -5,7 +5,7 @@ import { ECS_VERSION } from '../src/core/ecs.js';
 import { EventStamper } from '../src/core/envelope.js';
 import { SinkError } from '../src/core/errors.js';
 import { InvalidEventError, Pipeline, SinkRunner } from '../src/core/pipeline.js';
-import { EncodedFields, type EventFields, type EventKind, type Sink, type SinkEvent } from '../src/core/plugin.js';
+import { EncodedFields, type EventDetail, type EventFields, type EventKind, type Sink, type SinkEvent } from '../src/core/plugin.js';
 
 const logger = pino({ level: 'silent' });
 const identity = { hostName: 'h1', agentVersion: '0.0.0', agentId: 'a-1', ephemeralId: 'e-1', labels: { env: 'test' } };
@@ -172,9 +172,16 @@ describe('pipeline', () => {
     for (const [dataset, kind, fields] of refused) {
       expect(() => p.emit(dataset, kind as EventKind, fields as EventFields), `${dataset} ${String(fields)}`).toThrow(InvalidEventError);
     }
+    // A per-event detail belongs to kind event only, with a known type and whole nanoseconds.
+    const badDetails: [string, unknown][] = [['state', { type: 'start' }], ['event', { type: 'begin' }], ['event', { type: 'end', durationNs: 1.5 }], ['event', { type: 'end', durationNs: -1 }]];
+    for (const [kind, detail] of badDetails) {
+      expect(() => p.emit('x.y', kind as EventKind, {}, detail as EventDetail), JSON.stringify(detail)).toThrow(InvalidEventError);
+    }
     p.emit('x.y', 'state', { toJSON: () => ({ as: 'written' }) });
+    p.emit('x.y', 'event', { as: 'ended' }, { type: 'end', durationNs: 2_000_000_000 });
     await p.stop(Date.now() + 1000);
-    expect(sink.written.map((e) => [e.sequence, JSON.parse(e.line).as, e.field('as')])).toEqual([[1, 'written', 'written']]);
+    expect(sink.written.map((e) => [e.sequence, JSON.parse(e.line).as, e.field('as')])).toEqual([[1, 'written', 'written'], [2, 'ended', 'ended']]);
+    expect(sink.written.map((e) => [e.field('event.kind'), e.field('event.type'), e.field('event.duration')])[1]).toEqual(['event', ['end'], 2_000_000_000]);
   });
 
   it('routes by dataset globs', async () => {

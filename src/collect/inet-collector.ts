@@ -59,6 +59,7 @@ import { MalformedTally } from './malformed.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
+import { InetLifecycle, type ViewLifecycle } from './socket-lifecycle.js';
 import { encodedEventFields, encodedViewFields, netSource, withViewFields, writeProcessMember } from './view-fields.js';
 
 const FAMILIES = [
@@ -101,6 +102,10 @@ export class InetSocketCollector implements Collector {
   private diag: SockDiag | 'refused' | null = null;
   /** Log lines given once per instance, by key. */
   private readonly told = new Set<string>();
+  /** Listener and connection events (options `listeners`, `connections`), or null when off. */
+  private readonly lifecycle: InetLifecycle | null;
+  /** The lifecycle of the view being read. */
+  private viewLifecycle: ViewLifecycle | null = null;
   /** netstat's name of a state number for this transport. */
   private readonly stateName: (state: number) => string;
   /** `},"socket":{"family":…,"state":"<name>","recv_q":` by family and state number, made on first use. */
@@ -119,6 +124,7 @@ export class InetSocketCollector implements Collector {
     this.socketDataset = `${transport}.socket`;
     this.summaryDataset = `${transport}.summary`;
     this.stateName = transport === 'tcp' ? stateName : udpStateName;
+    this.lifecycle = InetLifecycle.of(transport, options, logger);
     const all = transport === 'tcp' ? TCP_STATES : UDP_STATES;
     const wanted = options.states.length > 0 ? new Set<string>(options.states) : null;
     this.summaryStates = wanted ? all.filter((s) => wanted.has(s)) : all;
@@ -130,7 +136,8 @@ export class InetSocketCollector implements Collector {
     } else this.stateMask = null;
     this.localPorts = portTable(options.local_ports);
     this.remotePorts = portTable(options.remote_ports);
-    const sockets = options.mode !== 'summary';
+    // Lifecycle events carry the socket fields: rows are written for them in summary mode too.
+    const sockets = options.mode !== 'summary' || this.lifecycle !== null;
     this.owners = sockets && options.processes ? owners : null;
     this.users = sockets && options.users ? new UserNames(procfs.root) : null;
     this.info = options.info === true;
@@ -145,12 +152,15 @@ export class InetSocketCollector implements Collector {
     this.userMembers.clear();
     this.processMembers.clear();
     if (this.owners) await this.owners.beginCycle(this.logger);
-    for (const view of await this.procfs.netViews()) {
+    const views = await this.procfs.netViews();
+    this.lifecycle?.retain(views);
+    for (const view of views) {
       if (ctx.signal.aborted) return;
       const perFamily: Record<string, Record<string, number>> = {};
       const empty = await this.emptyFamilies(view);
       const socket = this.diagSocket(view);
       try {
+        if (this.lifecycle) await this.beginLifecycle(ctx, view, socket, this.lifecycle);
         for (const [family, suffix] of FAMILIES) {
           if (!families.includes(family)) continue;
           if (ctx.signal.aborted) return;
@@ -166,6 +176,7 @@ export class InetSocketCollector implements Collector {
           }
           if (counts && summary) perFamily[family] = this.stateCounts(counts);
         }
+        await this.viewLifecycle?.sweep();
       } finally {
         socket?.close();
       }
@@ -174,6 +185,7 @@ export class InetSocketCollector implements Collector {
   }
 
   async close(): Promise<void> {
+    this.lifecycle?.close();
     if (this.diag instanceof SockDiag) this.diag.close();
     this.diag = null;
   }
@@ -237,13 +249,38 @@ export class InetSocketCollector implements Collector {
   }
 
   /**
+   * The view's lifecycle for this cycle: the destroy notifications joined where the view is read
+   * through netlink, and those that came since the last cycle turned into events, before the
+   * table is read (socket-lifecycle.ts).
+   */
+  private async beginLifecycle(ctx: CollectContext, view: NetView, socket: DiagSocket | null, lifecycle: InetLifecycle): Promise<void> {
+    const diag = socket !== null && this.diag instanceof SockDiag ? this.diag : null;
+    const v = lifecycle.begin(ctx, view, encodedViewFields(view, SOCKET_KEYS), diag, this.procfs.root);
+    this.viewLifecycle = v;
+    const malformed = new MalformedTally();
+    const source = `netlink sock_diag destroy notifications (${this.procfs.root}/${view.pid}/ns/net)`;
+    // Every destroyed socket is in CLOSE by then: the states filter is the lifecycle's (select()).
+    const dopts = { stateMask: null };
+    for (const v6 of [false, true]) {
+      const table: SocketTable = {
+        source,
+        chunks: v.destroyedChunks(v6),
+        count: () => {},
+        parse: (chunk, pos, row, onRow, bad) => parseInetDiag(chunk, pos, chunk.length, dopts, row, onRow, (s, e) => bad.addBytes(chunk, s, e)),
+      };
+      await this.readRows(ctx, view, table, v6, new Float64Array(256), malformed, false);
+    }
+    malformed.report(ctx, source);
+  }
+
+  /**
    * Dumps one family's sockets through the view's netlink socket; returns the per-state counts,
    * or null when auto found the dump refused before its first socket (the caller reads /proc).
    */
   private async dumpTable(ctx: CollectContext, view: NetView, socket: DiagSocket, v6: boolean): Promise<Float64Array | null> {
     const family = v6 ? AF_INET6 : AF_INET;
     const protocol = this.transport === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
-    const sockets = this.options.mode !== 'summary';
+    const sockets = this.options.mode !== 'summary' || this.lifecycle !== null;
     const ext = this.info && sockets ? EXT_INFO | EXT_CONG : 0;
     const diag = this.diag as SockDiag;
     const request = inetDiagRequest(family, protocol, this.kernelStates, ext, diag.nextSeq());
@@ -273,9 +310,9 @@ export class InetSocketCollector implements Collector {
     }
   }
 
-  /** For agent.stats: how many socket tables were skipped as empty since the start. */
+  /** For agent.stats: how many socket tables were skipped as empty since the start; the lifecycle's counters. */
   stats(): Record<string, number> {
-    return { tables_skipped: this.tablesSkipped };
+    return { tables_skipped: this.tablesSkipped, ...this.lifecycle?.stats() };
   }
 
   /**
@@ -320,7 +357,7 @@ export class InetSocketCollector implements Collector {
     const counts = new Float64Array(256);
     const bad = new MalformedTally();
     const sockets = this.options.mode !== 'summary';
-    if (!sockets && !this.localPorts && !this.remotePorts) {
+    if (!sockets && !this.localPorts && !this.remotePorts && !this.lifecycle) {
       for await (const chunk of table.chunks) table.count(chunk, counts, bad);
     } else {
       await this.readRows(ctx, view, table, v6, counts, bad);
@@ -329,6 +366,7 @@ export class InetSocketCollector implements Collector {
     return counts;
   }
 
+  /** Reads a table's rows: `sockets`, whether each is a socket event (else only counted, or lifecycle's). */
   private async readRows(
     ctx: CollectContext,
     view: NetView,
@@ -336,9 +374,9 @@ export class InetSocketCollector implements Collector {
     v6: boolean,
     counts: Float64Array,
     bad: MalformedTally,
+    sockets = this.options.mode !== 'summary',
   ): Promise<void> {
     const o = this.options;
-    const sockets = o.mode !== 'summary';
     const transport = this.transport;
     const type = v6 ? 'ipv6' : 'ipv4';
     const dataset = this.socketDataset;
@@ -351,6 +389,7 @@ export class InetSocketCollector implements Collector {
       (socketMembersByNumber[state] ??= Buffer.from(`},"socket":{"family":"${family}","state":"${stateNameOf(state)}","recv_q":`));
     const timers = o.timers;
     const info = this.info;
+    const lifecycle = this.viewLifecycle;
     // Each event is written straight to its JSON text as bytes (JsonBytes): no objects, no
     // strings per socket. A view's own fields (namespace, container) are appended; should one of
     // their top-level keys collide with a socket field, they are deep-merged as objects instead.
@@ -365,7 +404,8 @@ export class InetSocketCollector implements Collector {
     const onRow = (r: InetRow): RowAction => {
       if (localPorts !== null && localPorts[r.localPort] !== 1) return NEXT;
       if (remotePorts !== null && remotePorts[r.remotePort] !== 1) return NEXT;
-      if (!sockets) {
+      const tracked = lifecycle !== null && lifecycle.select(r, v6);
+      if (!sockets && !tracked) {
         counts[r.state]!++;
         return NEXT;
       }
@@ -412,7 +452,9 @@ export class InetSocketCollector implements Collector {
       out.raw(user);
       if (owner !== undefined) writeProcessMember(out, owner, processMembers);
       if (info && r.infoLen + r.congLen > 0) writeTcpInfo(out, r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen);
-      if (!ctx.emit(dataset, 'state', encodedEventFields(out, view, viewJson))) {
+      if (tracked && !lifecycle.row(r, v6, out)) pause.blocked = true;
+      if (!sockets) return pause.blocked ? PAUSE_AFTER : NEXT;
+      if (!ctx.emit(dataset, 'state', encodedEventFields(out, view, viewJson)) || pause.blocked) {
         pause.blocked = true;
         return PAUSE_AFTER;
       }

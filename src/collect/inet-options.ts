@@ -76,6 +76,7 @@ export function inetOptionsSchema(transport: Transport) {
             }),
           }
         : {}),
+      ...(transport === 'tcp' || transport === 'udp' ? lifecycleOptions(transport) : {}),
     },
     { additionalProperties: false },
   );
@@ -95,4 +96,35 @@ export function portTable(specs: readonly (number | string)[]): Uint8Array | nul
     }
   }
   return t;
+}
+
+/** `max_tracked` when not set: sockets tracked per view and tracker (~1 KB each). */
+export const DEFAULT_MAX_TRACKED = 200_000;
+
+/**
+ * The lifecycle options of tcp and udp (issue 13): events of what opened or closed since the last
+ * cycle (src/collect/connection-tracker.ts), beside what `mode` emits.
+ */
+function lifecycleOptions(transport: 'tcp' | 'udp') {
+  return {
+    listeners: Type.Boolean({
+      default: false,
+      description: `${transport}.listener events: a ${transport === 'tcp' ? 'listener' : 'bound, unconnected socket'} that appeared (event.type start) or went away (end) since the last cycle; the first cycle reports every one once (info)`,
+    }),
+    ...(transport === 'tcp'
+      ? {
+          connections: Type.Boolean({
+            default: false,
+            description:
+              'tcp.connection events: a connection that opened (event.type start) or closed (end, with event.duration and its last fields) since the last cycle; with netlink also from the kernel\'s destroy notifications (final counters, and connections shorter than a cycle)',
+          }),
+        }
+      : {}),
+    max_tracked: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      default: DEFAULT_MAX_TRACKED,
+      description: `sockets tracked per network view for listeners and connections each (~1 KB of memory each); further new ones get no events, counted in agent.stats as lifecycle_dropped`,
+    }),
+  };
 }

@@ -34,6 +34,11 @@ export const DATASET_CATEGORIZATION: ReadonlyMap<string, EcsCategorization> = ne
   // One tracked flow each (entries: list), or counts of them (entries: group).
   ['conntrack.entry', socketRows],
   ['unix.socket', socketRows],
+  // Lifecycle events (kind `event`): each event appends its own `start`, `end` or `info` (EventDetail).
+  ['tcp.connection', socketRows],
+  // A listener is no connection: only its own start/end/info.
+  ['tcp.listener', { category: ['network'], type: [] }],
+  ['udp.listener', { category: ['network'], type: [] }],
   ['tcp.summary', networkInfo],
   ['udp.summary', networkInfo],
   ['udplite.summary', networkInfo],

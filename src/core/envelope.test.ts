@@ -79,3 +79,23 @@ describe('EventStamper: the ECS part of the envelope', () => {
     }
   });
 });
+
+describe('EventStamper: lifecycle events (kind event, issue 13)', () => {
+  const stamper = new EventStamper(identity);
+  const event = (dataset: string, detail?: { type: 'start' | 'end' | 'info'; durationNs?: number }) =>
+    JSON.parse(stamper.stamp(dataset, 'event', { a: 1 }, 1_700_000_000_000, detail).line).event;
+
+  it("appends the event's own type to the dataset's event.type and writes event.duration in ns", () => {
+    expect(event('tcp.connection', { type: 'start' })).toMatchObject({ kind: 'event', category: ['network'], type: ['connection', 'start'] });
+    const end = event('tcp.connection', { type: 'end', durationNs: 12_345_678_901_234 });
+    expect(end).toMatchObject({ type: ['connection', 'end'], duration: 12_345_678_901_234 });
+    expect(event('tcp.connection', { type: 'start' }).duration).toBeUndefined();
+  });
+
+  it('a dataset without ECS types gets only the detail type; the same head is not shared across types', () => {
+    expect(event('tcp.listener', { type: 'info' })).toMatchObject({ category: ['network'], type: ['info'] });
+    expect(event('tcp.listener', { type: 'end' }).type).toEqual(['end']);
+    expect(event('x.unknown', { type: 'start' })).toMatchObject({ type: ['start'] });
+    expect(event('x.unknown').type).toBeUndefined();
+  });
+});

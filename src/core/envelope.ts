@@ -1,6 +1,7 @@
 /**
  * The event envelope, built in this one place: `@timestamp`, `event.{dataset,kind,sequence}` (and
- * `event.{category,type}` where ECS has values for the dataset), `host.name`, `agent.*`,
+ * `event.{category,type}` where ECS has values for the dataset, an event's own `event.type` and
+ * `event.duration` where it has an EventDetail), `host.name`, `agent.*`,
  * `ecs.version`, `labels`. Each event is encoded to its NDJSON line once, here, as UTF-8
  * bytes, and every sink shares those bytes. The constant part of the envelope is encoded once per
  * identity rather than per event, which matters at 100k events a cycle.
@@ -8,7 +9,7 @@
 import { AGENT_TYPE, DATASET_CATEGORIZATION, ECS_VERSION } from './ecs.js';
 import { writeDecimal } from './json-bytes.js';
 import type { LineBuffer } from './line-buffer.js';
-import { EncodedFields, type EventFields, type EventKind, type SinkEvent } from './plugin.js';
+import { EncodedFields, type EventDetail, type EventFields, type EventKind, type SinkEvent } from './plugin.js';
 
 /**
  * Top-level keys that belong to the envelope, and `data_stream`, which the elasticsearch sink
@@ -179,6 +180,20 @@ export function objectMembers(fields: EventFields): string {
   return json.slice(1, -1);
 }
 
+const DURATION = Buffer.from(',"duration":');
+
+/**
+ * `","event":{"dataset":…,"kind":…,["category":…,"type":…,]"sequence":`: the dataset's ECS
+ * categorization, its event.type followed by the event's own type (detail) where given.
+ */
+function eventHead(dataset: string, kind: EventKind, detail: EventDetail | undefined): Buffer {
+  const ecs = DATASET_CATEGORIZATION.get(dataset);
+  const types = [...(ecs?.type ?? []), ...(detail && !ecs?.type.includes(detail.type) ? [detail.type] : [])];
+  const category = ecs ? `"category":${JSON.stringify(ecs.category)},` : '';
+  const type = types.length > 0 ? `"type":${JSON.stringify(types)},` : '';
+  return Buffer.from(`","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}",${category}${type}"sequence":`);
+}
+
 /**
  * Stamps events. One per process, so event.sequence runs 1, 2, 3… across all datasets and
  * continues across a config reload.
@@ -224,7 +239,7 @@ export class EventStamper {
    * The event with its line written into the current block. The line lasts while the stamper
    * writes into that block; whoever needs it longer hold()s the event, and release()s it after.
    */
-  stamp(dataset: string, kind: EventKind, fields: EventFields | EncodedFields, nowMs: number): StampedEvent {
+  stamp(dataset: string, kind: EventKind, fields: EventFields | EncodedFields, nowMs: number, detail?: EventDetail): StampedEvent {
     if (nowMs !== this.lastMs) {
       this.lastMs = nowMs;
       this.lastIso = new Date(nowMs).toISOString();
@@ -235,19 +250,18 @@ export class EventStamper {
     const utf8 = encoded ? fields.utf8 : null;
     const members = utf8 !== null ? '' : encoded ? fields.members : objectMembers(fields);
     const sequence = ++this.sequence;
-    const key = kind === 'state' ? dataset : `${dataset}\u0000m`;
+    const key = kind === 'state' && detail === undefined ? dataset : `${dataset}\u0000${kind}\u0000${detail?.type ?? ''}`;
     let head = this.headByDataset.get(key);
     if (head === undefined) {
-      const ecs = DATASET_CATEGORIZATION.get(dataset);
-      const categorization = ecs ? `"category":${JSON.stringify(ecs.category)},"type":${JSON.stringify(ecs.type)},` : '';
-      head = Buffer.from(`","event":{"dataset":${JSON.stringify(dataset)},"kind":"${kind}",${categorization}"sequence":`);
+      head = eventHead(dataset, kind, detail);
       this.headByDataset.set(key, head);
     }
+    const durationNs = detail?.durationNs;
     // A UTF-16 unit takes at most 3 bytes of UTF-8.
     const membersBytes = utf8 !== null ? utf8.length : members.length * 3;
     const { timestampBytes, common } = this;
-    // 16 digits hold any sequence number; `}\n` ends the line.
-    const most = timestampBytes.length + head.length + 16 + common.length + membersBytes + 2;
+    // 16 digits hold any sequence number (and any duration, after its key); `}\n` ends the line.
+    const most = timestampBytes.length + head.length + 16 + DURATION.length + 16 + common.length + membersBytes + 2;
     if (this.block.bytes.length - this.used < most) this.nextBlock(most);
     const block = this.block.bytes;
     const start = this.used;
@@ -256,6 +270,10 @@ export class EventStamper {
     at += timestampBytes.length;
     block.set(head, at);
     at = writeDecimal(block, at + head.length, sequence);
+    if (durationNs !== undefined) {
+      block.set(DURATION, at);
+      at = writeDecimal(block, at + DURATION.length, durationNs);
+    }
     if (membersBytes === 0) {
       block.set(this.commonBare, at);
       at += this.commonBare.length;

@@ -8,7 +8,7 @@ import type { SinkPlan } from './config/load.js';
 import { ENVELOPE_KEYS, objectMembers, type EventStamper, type StampedEvent } from './envelope.js';
 import { messageOf, SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
-import { EncodedFields, type EventFields, type EventKind, type Sink } from './plugin.js';
+import { EncodedFields, type EventDetail, type EventFields, type EventKind, type Sink } from './plugin.js';
 import { after, sleep } from './timers.js';
 
 /** The names of SinkStats that are the pipeline's. */
@@ -353,15 +353,18 @@ export class Pipeline {
    * Returns false when some sink that takes this dataset is full (see CollectContext.emit). Throws
    * InvalidEventError, before the event takes a sequence number, for what would be no valid event.
    */
-  emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields): boolean {
-    if (kind !== 'state' && kind !== 'metric') throw new InvalidEventError(`event.kind ${JSON.stringify(String(kind)).slice(0, 60)} is neither "state" nor "metric"`);
+  emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields, detail?: EventDetail): boolean {
+    if (kind !== 'state' && kind !== 'metric' && kind !== 'event') {
+      throw new InvalidEventError(`event.kind ${JSON.stringify(String(kind)).slice(0, 60)} is none of "state", "metric", "event"`);
+    }
+    if (detail !== undefined) checkDetail(kind, detail);
     const targets = this.routeOf(dataset);
     if (targets.length === 0) return true;
     let event: StampedEvent;
     try {
       if (fields instanceof EncodedFields) checkJsonText(fields);
       else fields = this.withoutEnvelopeKeys(dataset, fields);
-      event = this.stamper.stamp(dataset, kind, fields, this.now());
+      event = this.stamper.stamp(dataset, kind, fields, this.now(), detail);
     } catch (err) {
       throw new InvalidEventError(`fields of ${dataset}: ${messageOf(err)}`);
     }
@@ -415,4 +418,14 @@ export class Pipeline {
     }
     return targets;
   }
+}
+
+const DETAIL_TYPES: ReadonlySet<string> = new Set(['start', 'end', 'info']);
+
+/** A detail only with kind `event`, of a known type, its duration a whole number of nanoseconds. */
+function checkDetail(kind: EventKind, detail: EventDetail): void {
+  if (kind !== 'event') throw new InvalidEventError(`an event.type/duration detail needs event.kind "event", not ${JSON.stringify(kind)}`);
+  if (!DETAIL_TYPES.has(detail.type)) throw new InvalidEventError(`event.type ${JSON.stringify(String(detail.type)).slice(0, 60)} is none of start, end, info`);
+  const d = detail.durationNs;
+  if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) throw new InvalidEventError(`event.duration ${String(d)} is no whole number of nanoseconds`);
 }

@@ -5,8 +5,19 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import type { AgentSettings } from './config/schema.js';
 
-/** `state`: one row of a snapshot (a socket, a route). `metric`: counters or gauges. */
-export type EventKind = 'state' | 'metric';
+/**
+ * `state`: one row of a snapshot (a socket, a route). `metric`: counters or gauges. `event`: a
+ * change that happened (a connection opened or closed), with its EventDetail.
+ */
+export type EventKind = 'state' | 'metric' | 'event';
+
+/** ECS `event.*` values that vary per event rather than per dataset (see CollectContext.emit). */
+export interface EventDetail {
+  /** Appended to the dataset's `event.type` (src/core/ecs.ts): `start`, `end`, `info`. */
+  readonly type: 'start' | 'end' | 'info';
+  /** `event.duration` in nanoseconds (ECS), when known. */
+  readonly durationNs?: number;
+}
 
 /**
  * What a collector emits: ECS-style nested fields, without the envelope. The top-level keys
@@ -60,8 +71,10 @@ export interface CollectContext {
    * The fields object must not be mutated afterwards. Returns false when a sink queue is full:
    * a collector that emits many events should then `await drained()` before emitting more
    * (as with a Node stream's write()), otherwise the sink's `when_full` policy applies.
+   * `detail` (kind `event`): the event's own `event.type` and `event.duration`, which the
+   * envelope writes (fields may not hold `event`).
    */
-  emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields): boolean;
+  emit(dataset: string, kind: EventKind, fields: EventFields | EncodedFields, detail?: EventDetail): boolean;
   /** Resolves when every sink queue has room again. */
   drained(): Promise<void>;
   /**

@@ -146,13 +146,13 @@ export class CollectorRunner {
       run.abandon(new Error(`timed out after ${this.plan.timeoutMs} ms`));
     });
     const ctx: CollectContext = {
-      emit: (dataset, kind, fields) => {
+      emit: (dataset, kind, fields, detail) => {
         if (run.closed) {
           this.counters.late_events++;
           return true;
         }
         try {
-          const room = this.outlet.emit(dataset, kind, fields);
+          const room = this.outlet.emit(dataset, kind, fields, detail);
           this.counters.events++;
           return room;
         } catch (err) {

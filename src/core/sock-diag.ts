@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { NetView } from './procfs.js';
+import { LITTLE_ENDIAN } from '../collect/host-order.js';
 import { NETLINK_SOCK_DIAG, readDumpEnd, type DumpEnd } from '../collect/inet-diag.js';
 
 const AF_NETLINK = 16;
@@ -27,6 +28,23 @@ const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const EINTR = 4;
 const EAGAIN = 11;
+const ENOBUFS = 105;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+const SOL_NETLINK = 270;
+const NETLINK_ADD_MEMBERSHIP = 1;
+/** The sock_diag multicast groups of destroyed TCP sockets (enum sknetlink_groups, kernel ≥ 4.2). */
+const SKNLGRP_INET_TCP_DESTROY = 1;
+const SKNLGRP_INET6_TCP_DESTROY = 3;
+/**
+ * The destroy group socket's receive buffer. The kernel drops notifications that do not fit
+ * (the reader sees ENOBUFS once per overrun); each takes ~1 KiB of it (a ~400-byte message with
+ * TCP_INFO, in an skb), so 8 MiB holds ~8000 closes between two drains. SO_RCVBUFFORCE passes
+ * net.core.rmem_max where the agent has CAP_NET_ADMIN; without it SO_RCVBUF gets at most rmem_max.
+ * (Joining needs no capability: the kernel lets any process of the namespace receive them.)
+ */
+const DESTROY_RECV_BUFFER = 8 * 1024 * 1024;
 
 /** Receive buffer: a dump datagram is at most 32 KiB, so the buffer is handed on when less than this is left. */
 const RECV_BUFFER = 256 * 1024;
@@ -58,6 +76,8 @@ interface Libc {
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
   errno(): number;
 }
 
@@ -79,6 +99,8 @@ function loadLibc(): Libc {
     recv: fn('intptr_t recv(int, void *, size_t, int)'),
     close: fn('int close(int)'),
     setns: fn('int setns(int, int)'),
+    setsockopt: fn('int setsockopt(int, int, int, const void *, uint32_t)'),
+    bind: fn('int bind(int, const void *, uint32_t)'),
     errno: () => koffi.errno(),
   };
 }
@@ -135,7 +157,47 @@ export class SockDiag {
    * Throws SockDiagError when the namespace cannot be entered (setns: no CAP_SYS_ADMIN).
    */
   openIn(root: string, view: NetView): DiagSocket | null {
-    if (this.home === null) return view.pid === 'self' ? this.wrap(this.socketHere()) : null;
+    const fd = this.fdIn(root, view);
+    return fd === null ? null : this.wrap(fd);
+  }
+
+  /**
+   * A socket in the namespace of `view` that receives the kernel's notifications of destroyed TCP
+   * sockets (both families), or null as openIn() gives null. Throws SockDiagError when the groups
+   * cannot be joined (EINVAL: a kernel before 4.2, which has no such groups; EPERM: a sandbox's
+   * seccomp filter) or the namespace cannot be entered (setns: no CAP_SYS_ADMIN).
+   */
+  listenDestroysIn(root: string, view: NetView): DestroyListener | null {
+    const fd = this.fdIn(root, view);
+    if (fd === null) return null;
+    const { libc } = this;
+    const int = Buffer.alloc(4);
+    const setInt = (level: number, name: number, value: number): boolean => {
+      if (LITTLE_ENDIAN) int.writeInt32LE(value, 0);
+      else int.writeInt32BE(value, 0);
+      return libc.setsockopt(fd, level, name, int, 4) === 0;
+    };
+    const fail = (what: string): never => {
+      const errno = libc.errno();
+      this.closeFd(fd);
+      throw new SockDiagError(what, errno);
+    };
+    // Bound first (the kernel picks the port id): the kernel sends its notifications from port id
+    // 0, and skips a socket with that id as their sender.
+    const address = Buffer.alloc(12);
+    if (LITTLE_ENDIAN) address.writeUInt16LE(AF_NETLINK, 0);
+    else address.writeUInt16BE(AF_NETLINK, 0);
+    if (libc.bind(fd, address, address.length) !== 0) fail('bind(sock_diag destroy listener)');
+    for (const group of [SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET6_TCP_DESTROY]) {
+      if (!setInt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)) fail(`join sock_diag group ${group} (TCP destroy notifications)`);
+    }
+    if (!setInt(SOL_SOCKET, SO_RCVBUFFORCE, DESTROY_RECV_BUFFER)) setInt(SOL_SOCKET, SO_RCVBUF, DESTROY_RECV_BUFFER);
+    return new DestroyListener(libc, fd);
+  }
+
+  /** A netlink socket's fd in the view's namespace; null when the view names none (see openIn). */
+  private fdIn(root: string, view: NetView): number | null {
+    if (this.home === null) return view.pid === 'self' ? this.socketHere() : null;
     const home = this.home;
     let nsFd: number;
     try {
@@ -143,13 +205,11 @@ export class SockDiag {
     } catch {
       return null;
     }
-    let fd: number;
     try {
-      fd = fstatSync(nsFd).ino === home.inode ? this.socketHere() : this.socketIn(nsFd, home.fd);
+      return fstatSync(nsFd).ino === home.inode ? this.socketHere() : this.socketIn(nsFd, home.fd);
     } finally {
       closeSync(nsFd);
     }
-    return this.wrap(fd);
   }
 
   close(): void {
@@ -230,5 +290,47 @@ export class SockDiag {
     } finally {
       if (this.spare.length < 2) this.spare.push(buf);
     }
+  }
+}
+
+/**
+ * The kernel's notifications of destroyed TCP sockets in one namespace: one SOCK_DIAG_BY_FAMILY
+ * message each (an inet_diag_msg with INET_DIAG_INFO, the final TCP_INFO), as a dump answers.
+ * Read without blocking: drain() takes what is queued and returns at once.
+ */
+export class DestroyListener {
+  /** Times the kernel dropped notifications because the receive buffer was full (ENOBUFS). */
+  overruns = 0;
+  private readonly buf = Buffer.allocUnsafe(MOST_DATAGRAM);
+  private open = true;
+
+  constructor(
+    private readonly libc: Libc,
+    private readonly fd: number,
+  ) {}
+
+  /** Hands each queued datagram to `onDatagram` (a view of a reused buffer, valid during the call). */
+  drain(onDatagram: (datagram: Buffer) => void): void {
+    const { libc, buf } = this;
+    while (this.open) {
+      const n = libc.recv(this.fd, buf, buf.length, MSG_DONTWAIT | MSG_TRUNC);
+      if (n < 0) {
+        const errno = libc.errno();
+        if (errno === EINTR) continue;
+        if (errno === EAGAIN) return;
+        if (errno === ENOBUFS) {
+          this.overruns++;
+          continue;
+        }
+        throw new SockDiagError('recv(sock_diag destroy notifications)', errno);
+      }
+      // A datagram larger than the buffer (never seen: one message each) is cut: skipped.
+      if (n > 0 && n <= buf.length) onDatagram(buf.subarray(0, n));
+    }
+  }
+
+  close(): void {
+    if (this.open) this.libc.close(this.fd);
+    this.open = false;
   }
 }

@@ -1,5 +1,5 @@
 /** Runs a collector once outside the agent and returns what it emitted: for collector tests. */
-import { EncodedFields, type Collector, type EventFields, type EventKind } from '../../src/core/plugin.js';
+import { EncodedFields, type Collector, type EventDetail, type EventFields, type EventKind } from '../../src/core/plugin.js';
 
 export interface CollectedEvent {
   dataset: string;
@@ -8,6 +8,8 @@ export interface CollectedEvent {
   fields: EventFields;
   /** The JSON text when the collector emitted EncodedFields. */
   json?: string;
+  /** event.type / event.duration of a kind `event`. */
+  detail?: EventDetail;
 }
 
 export interface CollectResult {
@@ -18,9 +20,11 @@ export interface CollectResult {
 export async function collectOnce(collector: Collector, startedAt = Date.now()): Promise<CollectResult> {
   const result: CollectResult = { events: [], malformed: [] };
   await collector.collect({
-    emit(dataset, kind, fields) {
-      if (fields instanceof EncodedFields) result.events.push({ dataset, kind, fields: JSON.parse(fields.json) as EventFields, json: fields.json });
-      else result.events.push({ dataset, kind, fields });
+    emit(dataset, kind, fields, detail) {
+      const event: CollectedEvent =
+        fields instanceof EncodedFields ? { dataset, kind, fields: JSON.parse(fields.json) as EventFields, json: fields.json } : { dataset, kind, fields };
+      if (detail) event.detail = detail;
+      result.events.push(event);
       return true;
     },
     drained: async () => {},
