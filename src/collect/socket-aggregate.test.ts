@@ -69,6 +69,7 @@ function row(spec: RowSpec): [InetRow, boolean] {
 
 function aggregate(over: Partial<AggregateSpec> = {}): SocketAggregate {
   return new SocketAggregate({
+    transport: 'tcp',
     by: ['local_port'],
     remotePrefix: { ipv4: 24, ipv6: 64 },
     top: 20,
@@ -101,6 +102,7 @@ describe('SocketAggregate', () => {
       { localPort: 22, remote: '10.9.9.9', remotePort: 40000 },
     ]);
     const [https, ssh] = groups(result);
+    expect(https.network).toEqual({ transport: 'tcp' });
     expect(https.source).toEqual({ port: 443 });
     expect(https.aggregate).toEqual({ by: ['local_port'], other: false });
     expect(https.socket.count).toBe(3);

@@ -31,6 +31,8 @@ export const PERCENTILE_FIELDS: readonly TcpInfoField[] = ['rtt', 'min_rtt', 'cw
 const PERCENTILES = [50, 90, 99] as const;
 
 export interface AggregateSpec {
+  /** network.transport of the events. */
+  readonly transport: Transport;
   readonly by: readonly AggregateDimension[];
   /** Prefix lengths the remote address is masked to. */
   readonly remotePrefix: { readonly ipv4: number; readonly ipv6: number };
@@ -166,7 +168,7 @@ export class SocketAggregate {
         for (let s = 0; s < STATE_SLOTS; s++) states[s]! += this.counts[g * STATE_SLOTS + s]!;
       }
       const aggregate = { by: this.spec.by, other: true, folded_groups: folded, capped: this.capped };
-      groups.push(this.groupEvent({ aggregate }, states, percentiles[kept]));
+      groups.push(this.groupEvent({ network: { transport: this.spec.transport }, aggregate }, states, percentiles[kept]));
     }
     return { groups, capped: this.capped };
   }
@@ -282,7 +284,7 @@ export class SocketAggregate {
   /** The key fields of a kept group: ECS fields where they mean what they mean in tcp.socket. */
   private groupFields(g: number): EventFields {
     const at = g * KEY_WORDS;
-    const fields: EventFields = {};
+    const fields: EventFields = { network: { transport: this.spec.transport } };
     const aggregate: Record<string, unknown> = { by: this.spec.by, other: false };
     if (this.byLocalPort) fields.source = { port: this.keys[at + K_PORTS]! >>> 16 };
     if (this.byRemotePort) fields.destination = { port: this.keys[at + K_PORTS]! & 0xffff };
@@ -292,7 +294,7 @@ export class SocketAggregate {
     if (family !== 0) {
       const v6 = family === 6;
       const words = v6 ? this.keys.subarray(at + K_NETWORK, at + K_NETWORK + 4) : this.keys.subarray(at + K_NETWORK, at + K_NETWORK + 1);
-      fields.network = { type: v6 ? 'ipv6' : 'ipv4' };
+      fields.network = { transport: this.spec.transport, type: v6 ? 'ipv6' : 'ipv4' };
       aggregate.remote_network = `${procAddressText(words, v6)}/${v6 ? this.spec.remotePrefix.ipv6 : this.spec.remotePrefix.ipv4}`;
     }
     fields.aggregate = aggregate;
@@ -337,6 +339,7 @@ export function socketAggregateFor(transport: Transport, options: InetOptions): 
   if (a === undefined) return null;
   const read = options.states.length > 0 ? new Set<string>(options.states) : null;
   return new SocketAggregate({
+    transport,
     by: a.by,
     remotePrefix: a.remote_prefix,
     top: a.top,
