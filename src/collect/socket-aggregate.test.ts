@@ -250,8 +250,14 @@ describe('SocketAggregate', () => {
     expect(groups(result)[0].tcp).toBeUndefined();
   });
 
-  it('percentilesOf: nearest rank, NaN not counted', () => {
-    expect(percentilesOf(Float64Array.of(1, 2, 3, 4, NaN))).toEqual({ count: 4, p50: 2, p90: 4, p99: 4, max: 4 });
+  it('percentilesOf: nearest rank, NaN not counted, in any order and with many equal values', () => {
+    expect(percentilesOf(Float64Array.of(NaN, 4, 2, NaN, 3, 1))).toEqual({ count: 4, p50: 2, p90: 4, p99: 4, max: 4 });
+    for (let n = 1; n < 300; n += 7) {
+      const values = Array.from({ length: n }, () => Math.floor(Math.random() * 5));
+      const s = [...values].sort((a, b) => a - b);
+      const at = (p: number) => s[Math.ceil((p / 100) * n) - 1];
+      expect(percentilesOf(Float64Array.from(values)), String(n)).toEqual({ count: n, p50: at(50), p90: at(90), p99: at(99), max: s[n - 1] });
+    }
     expect(percentilesOf(Float64Array.of(7))).toEqual({ count: 1, p50: 7, p90: 7, p99: 7, max: 7 });
     expect(percentilesOf(Float64Array.of(NaN))).toBeNull();
   });
