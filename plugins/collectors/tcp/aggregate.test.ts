@@ -9,6 +9,7 @@
 import { isIPv4 } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectOnce } from '../../../test/helpers/collect.js';
+import { declaredBy, declaredLeaves } from '../../../test/helpers/es-templates.js';
 import { NetNamespace, requireNetnsTools } from '../../../test/helpers/netns.js';
 import { collectorInView } from '../../../test/helpers/socket-zoo.js';
 import { parseSsInfo, printfG } from '../../../test/helpers/ss-oracle.js';
@@ -205,6 +206,23 @@ describe('tcp.aggregate in a namespace, ss as the oracle', () => {
     expect(other.aggregate).toMatchObject({ capped: true, folded_groups: 1 });
     expect(aggregates.reduce((n, f) => n + f.socket.count, 0)).toBe(ssSockets().length);
     expect(c.stats?.()).toEqual({ tables_skipped: 0, aggregate_capped: 1 });
+  });
+
+  it('every field of the events is one the index templates declare', async () => {
+    const { events } = await collectOnce(collector({ source: 'netlink', mode: 'summary', info: true, aggregate: { by: ['local_port', 'remote_port', 'remote_network', 'process'], top: 5 } }));
+    const leaves = new Set<string>();
+    const walk = (v: unknown, path: string) => {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+      else leaves.add(`${path} ${Array.isArray(v) || typeof v === 'string' ? 'keyword' : typeof v === 'boolean' ? 'boolean' : Number.isInteger(v) ? 'long' : 'double'}`);
+    };
+    for (const e of events.filter((x) => x.dataset === 'tcp.aggregate')) walk(e.fields, '');
+    expect([...leaves].some((l) => l.startsWith('tcp.info_percentiles.rtt.p99'))).toBe(true);
+    expect([...leaves].some((l) => l.startsWith('aggregate.folded_groups'))).toBe(true);
+    const undeclared = [...leaves].filter((l) => {
+      const [path, type] = l.split(' ') as [string, string];
+      return !declaredLeaves.has(path) && declaredBy(path, type) === null;
+    });
+    expect(undeclared).toEqual([]);
   });
 
   it('info: true: rtt percentiles per server port are the nearest ranks of the rtts ss -tin prints', async () => {
