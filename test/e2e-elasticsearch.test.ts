@@ -50,8 +50,8 @@ describe('agent → elasticsearch through a node outage and an agent restart', (
     const truth = join(dir, 'events.ndjson');
     const dead = join(dir, 'dead.ndjson');
     const collectors = [
-      '  - {type: tcp, interval: 2s, options: {mode: both, processes: true, info: true, listeners: true, connections: true}}',
-      '  - {type: udp, interval: 2s, options: {mode: both, processes: true, listeners: true}}',
+      '  - {type: tcp, interval: 2s, options: {mode: both, processes: true, info: true, listeners: true, connections: true, aggregate: {by: [local_port, remote_network, process], top: 5}}}',
+      '  - {type: udp, interval: 2s, options: {mode: both, processes: true, listeners: true, aggregate: {by: [local_port, remote_port]}}}',
       ...['unix', 'iface', 'route', 'snmp', 'igmp', 'softnet', 'raw', 'udplite'].map((t) => `  - {type: ${t}, interval: 2s}`),
       '  - {type: conntrack, interval: 2s, options: {entries: group}}',
       '  - {type: exec, interval: 2s, options: {command: ["sh", "-c", "echo \'{\\"probe\\": {\\"ok\\": 1}}\'"], dataset: exec.probe}}',

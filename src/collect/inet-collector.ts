@@ -56,6 +56,7 @@ import {
   type RowAction,
 } from './inet-sockets.js';
 import { MalformedTally } from './malformed.js';
+import { socketAggregateFor, type SocketAggregate } from './socket-aggregate.js';
 import { parseSockstat, type SockstatTotals } from './sockstat.js';
 import type { SocketOwners } from '../core/socket-owners.js';
 import { UserNames } from './users.js';
@@ -87,6 +88,7 @@ export class InetSocketCollector implements Collector {
   private readonly users: UserNames | null;
   private readonly socketDataset: string;
   private readonly summaryDataset: string;
+  private readonly aggregateDataset: string;
   /** The state names a summary reports (zeros included), in kernel order. */
   private readonly summaryStates: readonly string[];
   /** `},"user":{"id":"<uid>","name":<name>}` by uid, made once per cycle (the passwd file may change). */
@@ -112,6 +114,10 @@ export class InetSocketCollector implements Collector {
   private readonly socketMembersByNumber: Record<'ipv4' | 'ipv6', Buffer[]> = { ipv4: [], ipv6: [] };
   /** Socket tables not read because the kernel's totals showed them empty (see emptyFamilies). */
   private tablesSkipped = 0;
+  /** `<transport>.aggregate` groups of each view's rows (the `aggregate` option), or null when off. */
+  private readonly aggregate: SocketAggregate | null;
+  /** View cycles whose aggregate hit max_groups. */
+  private aggregatesCapped = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -123,6 +129,7 @@ export class InetSocketCollector implements Collector {
   ) {
     this.socketDataset = `${transport}.socket`;
     this.summaryDataset = `${transport}.summary`;
+    this.aggregateDataset = `${transport}.aggregate`;
     this.stateName = transport === 'tcp' ? stateName : udpStateName;
     this.lifecycle = InetLifecycle.of(transport, options, logger);
     const all = transport === 'tcp' ? TCP_STATES : UDP_STATES;
@@ -138,7 +145,8 @@ export class InetSocketCollector implements Collector {
     this.remotePorts = portTable(options.remote_ports);
     // Lifecycle events carry the socket fields: rows are written for them in summary mode too.
     const sockets = options.mode !== 'summary' || this.lifecycle !== null;
-    this.owners = sockets && options.processes ? owners : null;
+    this.aggregate = socketAggregateFor(transport, options);
+    this.owners = (sockets && options.processes) || this.aggregate?.byProcess ? owners : null;
     this.users = sockets && options.users ? new UserNames(procfs.root) : null;
     this.info = options.info === true;
     if (this.info && options.source === 'proc') throw new Error('info: true needs the netlink source (source: netlink or auto): /proc has no TCP_INFO');
@@ -159,6 +167,7 @@ export class InetSocketCollector implements Collector {
       const perFamily: Record<string, Record<string, number>> = {};
       const empty = await this.emptyFamilies(view);
       const socket = this.diagSocket(view);
+      this.aggregate?.begin();
       try {
         if (this.lifecycle) await this.beginLifecycle(ctx, view, socket, this.lifecycle);
         for (const [family, suffix] of FAMILIES) {
@@ -181,6 +190,7 @@ export class InetSocketCollector implements Collector {
         socket?.close();
       }
       if (summary) this.emitSummary(ctx, view, perFamily);
+      if (this.aggregate) this.emitAggregate(ctx, view, this.aggregate);
     }
   }
 
@@ -281,7 +291,7 @@ export class InetSocketCollector implements Collector {
     const family = v6 ? AF_INET6 : AF_INET;
     const protocol = this.transport === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
     const sockets = this.options.mode !== 'summary' || this.lifecycle !== null;
-    const ext = this.info && sockets ? EXT_INFO | EXT_CONG : 0;
+    const ext = this.info && (sockets || this.aggregate !== null) ? EXT_INFO | EXT_CONG : 0;
     const diag = this.diag as SockDiag;
     const request = inetDiagRequest(family, protocol, this.kernelStates, ext, diag.nextSeq());
     let answered = false;
@@ -312,7 +322,11 @@ export class InetSocketCollector implements Collector {
 
   /** For agent.stats: how many socket tables were skipped as empty since the start; the lifecycle's counters. */
   stats(): Record<string, number> {
-    return { tables_skipped: this.tablesSkipped, ...this.lifecycle?.stats() };
+    return {
+      tables_skipped: this.tablesSkipped,
+      ...(this.aggregate ? { aggregate_capped: this.aggregatesCapped } : {}),
+      ...this.lifecycle?.stats(),
+    };
   }
 
   /**
@@ -357,7 +371,7 @@ export class InetSocketCollector implements Collector {
     const counts = new Float64Array(256);
     const bad = new MalformedTally();
     const sockets = this.options.mode !== 'summary';
-    if (!sockets && !this.localPorts && !this.remotePorts && !this.lifecycle) {
+    if (!sockets && !this.localPorts && !this.remotePorts && !this.lifecycle && !this.aggregate) {
       for await (const chunk of table.chunks) table.count(chunk, counts, bad);
     } else {
       await this.readRows(ctx, view, table, v6, counts, bad);
@@ -380,7 +394,9 @@ export class InetSocketCollector implements Collector {
     const transport = this.transport;
     const type = v6 ? 'ipv6' : 'ipv4';
     const dataset = this.socketDataset;
-    const { localPorts, remotePorts, owners, users, userMembers, processMembers } = this;
+    const { localPorts, remotePorts, owners, users, userMembers, processMembers, aggregate } = this;
+    // Owners may be looked up for the aggregate alone: then the socket events name no process.
+    const processes = o.processes;
     const stateNameOf = this.stateName;
     const family = v6 ? 'ipv6' : 'ipv4';
     const socketMembersByNumber = this.socketMembersByNumber[family];
@@ -405,13 +421,15 @@ export class InetSocketCollector implements Collector {
       if (localPorts !== null && localPorts[r.localPort] !== 1) return NEXT;
       if (remotePorts !== null && remotePorts[r.remotePort] !== 1) return NEXT;
       const tracked = lifecycle !== null && lifecycle.select(r, v6);
-      if (!sockets && !tracked) {
+      if (!sockets && !tracked && aggregate === null) {
         counts[r.state]!++;
         return NEXT;
       }
       const owner = ownerOrRescan(owners, r.inode, pause);
       if (owner === null) return PAUSE_BEFORE;
       counts[r.state]!++;
+      aggregate?.add(r, v6, owner);
+      if (!sockets && !tracked) return NEXT;
       out.reset();
       out.raw(v6 && (isV4MappedWords(r.local) || isV4MappedWords(r.remote)) ? mappedHead : head);
       writeAddress(out, r.local, v6);
@@ -450,7 +468,7 @@ export class InetSocketCollector implements Collector {
         userMembers.set(r.uid, user);
       }
       out.raw(user);
-      if (owner !== undefined) writeProcessMember(out, owner, processMembers);
+      if (owner !== undefined && processes) writeProcessMember(out, owner, processMembers);
       if (info && r.infoLen + r.congLen > 0) writeTcpInfo(out, r.attrs, r.infoAt, r.infoLen, r.congAt, r.congLen);
       if (tracked && !lifecycle.row(r, v6, out)) pause.blocked = true;
       if (!sockets) return pause.blocked ? PAUSE_AFTER : NEXT;
@@ -497,6 +515,12 @@ export class InetSocketCollector implements Collector {
       socket: { states, families: perFamily, count },
     };
     ctx.emit(this.summaryDataset, 'metric', withViewFields(view, ev));
+  }
+
+  private emitAggregate(ctx: CollectContext, view: NetView, aggregate: SocketAggregate): void {
+    const { groups, capped } = aggregate.finish();
+    if (capped) this.aggregatesCapped++;
+    for (const fields of groups) ctx.emit(this.aggregateDataset, 'metric', withViewFields(view, fields));
   }
 }
 

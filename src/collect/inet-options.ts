@@ -5,6 +5,52 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TCP_STATES, UDP_STATES } from './inet-states.js';
 
+/** What `aggregate.by` may group by (socket-aggregate.ts makes the keys). */
+export const AGGREGATE_BY = ['local_port', 'remote_port', 'remote_network', 'process'] as const;
+
+/** The `aggregate` option of tcp and udp: `<transport>.aggregate` events, counts per group (issue 13). */
+function aggregateSchema(transport: Transport, states: readonly string[]) {
+  // A listener is no connection: counted, it would add one to every service's connections.
+  const counted = transport === 'tcp' ? states.filter((s) => s !== 'LISTEN') : states;
+  return Type.Object(
+    {
+      by: Type.Array(Type.Union(AGGREGATE_BY.map((d) => Type.Literal(d))), {
+        minItems: 1,
+        uniqueItems: true,
+        default: ['local_port'],
+        description:
+          'the group key: one event per distinct combination of local_port (source.port), remote_port (destination.port), remote_network (the peer address masked to remote_prefix) and process (process.name; scans /proc/*/fd like processes: true)',
+      }),
+      remote_prefix: Type.Object(
+        {
+          ipv4: Type.Integer({ minimum: 0, maximum: 32, default: 24, description: 'prefix length of an IPv4 peer network (a v4-mapped peer is IPv4)' }),
+          ipv6: Type.Integer({ minimum: 0, maximum: 128, default: 64, description: 'prefix length of an IPv6 peer network' }),
+        },
+        { default: {}, additionalProperties: false },
+      ),
+      top: Type.Integer({
+        minimum: 1,
+        default: 20,
+        description: 'groups given an event of their own per cycle, by socket count; the others are summed into one event with aggregate.other: true',
+      }),
+      max_groups: Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 10_000,
+        description: `distinct groups tracked per cycle (bounds memory); sockets of further groups are counted in the other event (aggregate.capped: true, counted in agent.stats as aggregate_capped)`,
+      }),
+      states: Type.Array(Type.Union(states.map((s) => Type.Literal(s))), {
+        default: counted,
+        description: transport === 'tcp' ? 'the states counted in groups; by default all but LISTEN (a listener is no connection)' : 'the states counted in groups',
+      }),
+    },
+    {
+      additionalProperties: false,
+      description: `${transport}.aggregate events: socket counts per group${transport === 'tcp' ? ' (with info: true also tcp.info percentiles)' : ''}, the top groups and one other; beside what mode emits; absent: off`,
+    },
+  );
+}
+
 const PortSpec = Type.Union(
   [
     Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -65,6 +111,7 @@ export function inetOptionsSchema(transport: Transport) {
               default: 'auto',
               description: `where the sockets are read: netlink = the kernel's sock_diag dump (what ss reads; state filters applied by the kernel); proc = /proc/net/${transport}{,6} (what netstat reads); auto = netlink, or proc (logged once, with the reason) where netlink is refused or its namespace cannot be entered`,
             }),
+            aggregate: Type.Optional(aggregateSchema(transport, states)),
           }
         : {}),
       ...(transport === 'tcp'
@@ -83,6 +130,7 @@ export function inetOptionsSchema(transport: Transport) {
 }
 
 export type InetOptions = Static<ReturnType<typeof inetOptionsSchema>>;
+export type AggregateOptions = Static<ReturnType<typeof aggregateSchema>>;
 
 /** A 65536-entry membership table of port specs, or null when the list is empty (no filter). */
 export function portTable(specs: readonly (number | string)[]): Uint8Array | null {

@@ -43,6 +43,9 @@ export const DATASET_CATEGORIZATION: ReadonlyMap<string, EcsCategorization> = ne
   ['udp.summary', networkInfo],
   ['udplite.summary', networkInfo],
   ['raw.summary', networkInfo],
+  // Counts (and tcp.info percentiles) per group of sockets: no one connection's details.
+  ['tcp.aggregate', networkInfo],
+  ['udp.aggregate', networkInfo],
   ['unix.summary', networkInfo],
   ['conntrack.stats', networkInfo],
   ['route.entry', networkInfo],
@@ -68,5 +71,5 @@ export const OBJECT_ROOTS: ReadonlySet<string> = new Set([
   'threat', 'tls', 'trace', 'transaction', 'url', 'user', 'user_agent', 'volume', 'vulnerability', 'labels',
   // netagent's own
   'socket', 'unix', 'interface', 'route', 'igmp', 'snmp', 'sockstat', 'netns', 'kubernetes', 'netagent', 'exec',
-  'conntrack', 'softnet', 'tcp',
+  'conntrack', 'softnet', 'tcp', 'aggregate',
 ]);

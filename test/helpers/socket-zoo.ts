@@ -206,15 +206,21 @@ export function useSocketZoo(prefix: string, options: ZooOptions = {}): ZooNames
     get zoo() {
       return zoo!;
     },
-    collector(cls, manifest, options) {
-      const procfs = new SelfProcFs('/proc');
-      procfs.netViews = async () => [{ pid: viewPid, fields: {} }];
-      const instance = { id: manifest.type, type: manifest.type };
-      // reuseMs 0: every collect() is a cycle of its own, as when the collector runs alone.
-      const owners = new SocketOwners('/proc', { reuseMs: 0 });
-      return new cls(optionsWithDefaults(manifest.options, options) as never, procfs, owners, pino({ level: 'silent' }), instance);
-    },
+    collector: (cls, manifest, options) => collectorInView(viewPid, cls, manifest, options),
   };
+}
+
+/**
+ * A collector reading one namespace through a pid inside it, with its own process cache
+ * (SocketOwners); `manifest` gives the option defaults and the instance id.
+ */
+export function collectorInView(viewPid: string, cls: SocketCollectorClass, manifest: CollectorManifest, options: Record<string, unknown>): Collector {
+  const procfs = new SelfProcFs('/proc');
+  procfs.netViews = async () => [{ pid: viewPid, fields: {} }];
+  const instance = { id: manifest.type, type: manifest.type };
+  // reuseMs 0: every collect() is a cycle of its own, as when the collector runs alone.
+  const owners = new SocketOwners('/proc', { reuseMs: 0 });
+  return new cls(optionsWithDefaults(manifest.options, options) as never, procfs, owners, pino({ level: 'silent' }), instance);
 }
 
 export interface CliZoo {

@@ -11,7 +11,7 @@ export const tcpCollector = defineCollector({
   type: 'tcp',
   description: 'TCP sockets like netstat -tan/-e/-o/-p: one event per socket, or counts per state and family',
   options: inetOptionsSchema('tcp'),
-  datasets: ['tcp.socket', 'tcp.summary', 'tcp.connection', 'tcp.listener'],
+  datasets: ['tcp.socket', 'tcp.summary', 'tcp.aggregate', 'tcp.connection', 'tcp.listener'],
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   load: () => import('./collector.js').then((m) => m.TcpCollector),
 });

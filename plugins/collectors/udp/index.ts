@@ -11,7 +11,7 @@ export const udpCollector = defineCollector({
   type: 'udp',
   description: 'UDP sockets like netstat -uan/-e/-o/-p: one event per socket, or counts per state and family',
   options: inetOptionsSchema('udp'),
-  datasets: ['udp.socket', 'udp.summary', 'udp.listener'],
+  datasets: ['udp.socket', 'udp.summary', 'udp.aggregate', 'udp.listener'],
   sample: fileURLToPath(new URL('./sample.yaml', import.meta.url)),
   load: () => import('./collector.js').then((m) => m.UdpCollector),
 });
