@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { buildAgent, createRootContainer } from '../composition-root.js';
 import type { Agent } from '../core/agent.js';
 import { loadAgentPlan } from '../core/config/load.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { AGENT_VERSION, PACKAGE_ROOT } from '../core/package-root.js';
 import { PluginRegistry } from '../core/registry.js';
 import { after } from '../core/timers.js';
@@ -240,7 +240,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`netagent: ${err.message}\n(see netagent --help)\n`);
       process.exit(EXIT_USAGE);
     }
-    process.stderr.write(`netagent: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`netagent: ${errorMessage(err)}\n`);
     if (process.env.NETAGENT_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exit(1);
   },

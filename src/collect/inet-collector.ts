@@ -14,6 +14,7 @@
  * written as UTF-8 JSON bytes (JsonBytes). No whole-file string, no string per line or per event.
  */
 import type { Logger } from 'pino';
+import { errorMessage } from '../core/errors.js';
 import { JsonBytes } from '../core/json-bytes.js';
 import type { CollectContext, Collector, EventFields, PluginInstance } from '../core/plugin.js';
 import { netLineChunks, type NetView, type ProcFs } from '../core/procfs.js';
@@ -221,7 +222,7 @@ export class InetSocketCollector implements Collector {
       try {
         this.diag = SockDiag.load();
       } catch (err) {
-        if (source === 'netlink') throw new Error(`source netlink: ${reason(err)}`);
+        if (source === 'netlink') throw new Error(`source netlink: ${errorMessage(err)}`);
         this.refuse(err);
         return null;
       }
@@ -230,12 +231,12 @@ export class InetSocketCollector implements Collector {
     try {
       socket = this.diag.openIn(this.procfs.root, view);
     } catch (err) {
-      if (source === 'netlink') throw new Error(`source netlink: namespace of ${this.procfs.root}/${view.pid}: ${reason(err)}`);
+      if (source === 'netlink') throw new Error(`source netlink: namespace of ${this.procfs.root}/${view.pid}: ${errorMessage(err)}`);
       // Expected where the agent runs without CAP_SYS_ADMIN (the shipped deployments): info, not a warning.
       this.tellOnce(
         'namespace',
         'info',
-        { reason: reason(err), net_pid: view.pid },
+        { reason: errorMessage(err), net_pid: view.pid },
         'netlink: cannot open a sock_diag socket in another network namespace (setns needs CAP_SYS_ADMIN); reading /proc/<pid>/net there, the same events (logged once)',
       );
       return null;
@@ -253,7 +254,7 @@ export class InetSocketCollector implements Collector {
     this.tellOnce(
       'refused',
       'warn',
-      { reason: reason(err), ...(this.info ? { lost: 'tcp.info' } : {}) },
+      { reason: errorMessage(err), ...(this.info ? { lost: 'tcp.info' } : {}) },
       `netlink sock_diag unavailable: reading /proc/net/${this.transport}{,6} instead`,
     );
   }
@@ -526,10 +527,6 @@ export class InetSocketCollector implements Collector {
 
 /** The socket events' top-level keys; a view field under one of them must be merged, not appended. */
 const SOCKET_KEYS = new Set(['network', 'source', 'destination', 'socket', 'user', 'process', 'tcp']);
-
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 
 function writeAddress(out: JsonBytes, words: Uint32Array, v6: boolean): void {

@@ -11,6 +11,7 @@
  * turned into events at the next cycle, before its table is read.
  */
 import type { Logger } from 'pino';
+import { errorMessage } from '../core/errors.js';
 import { JsonBytes } from '../core/json-bytes.js';
 import type { CollectContext } from '../core/plugin.js';
 import type { NetView } from '../core/procfs.js';
@@ -286,7 +287,7 @@ export class ViewLifecycle {
       });
     } catch (err) {
       // recv failing for another reason than an empty queue or an overrun: diffs from now on.
-      this.logger.warn({ reason: err instanceof Error ? err.message : String(err), ...viewLogFields(this.view) }, 'tcp.connection: reading destroy notifications failed; diffs only from now on');
+      this.logger.warn({ reason: errorMessage(err), ...viewLogFields(this.view) }, 'tcp.connection: reading destroy notifications failed; diffs only from now on');
       this.close();
       if (this.connections) this.connections.endGrace = 0;
     }

@@ -38,7 +38,12 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.path || '<document>'}: ${p.message}`;
 }
 
+/** What a thrown value says: an Error's message, anything else as text (a plugin may throw a string). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** An error's first line: module loaders and DI append lines that say nothing to a config author. */
 export function messageOf(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return errorMessage(err).split('\n')[0]!;
 }

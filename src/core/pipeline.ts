@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { SinkPlan } from './config/load.js';
 import { ENVELOPE_KEYS, objectMembers, type EventStamper, type StampedEvent } from './envelope.js';
-import { messageOf, SinkError } from './errors.js';
+import { errorMessage, messageOf, SinkError } from './errors.js';
 import { globMatcher } from './glob.js';
 import { EncodedFields, type EventDetail, type EventFields, type EventKind, type Sink } from './plugin.js';
 import { after, sleep } from './timers.js';
@@ -201,7 +201,7 @@ export class SinkRunner {
     try {
       return this.sink.stats?.() ?? {};
     } catch (err) {
-      return { stats_error: err instanceof Error ? err.message : String(err) };
+      return { stats_error: errorMessage(err) };
     }
   }
 
@@ -281,7 +281,7 @@ export class SinkRunner {
     let backoff = this.plan.retry.initialMs;
     const retryAfterFailure = async (what: string, err: unknown) => {
       this.counters.retries++;
-      this.counters.last_error = err instanceof Error ? err.message : String(err);
+      this.counters.last_error = errorMessage(err);
       this.logger.warn({ sink: this.id, err: this.counters.last_error, retry_in_ms: backoff }, `${what} failed; will retry`);
       await sleep(backoff * (0.5 + Math.random() / 2), this.deadline.signal);
       backoff = Math.min(backoff * 2, this.plan.retry.maxMs);

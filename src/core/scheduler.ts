@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { CollectorPlan } from './config/load.js';
+import { errorMessage } from './errors.js';
 import { importModule } from './import-module.js';
 import type { Collector, CollectContext } from './plugin.js';
 import { after, every, sleep, type Timer } from './timers.js';
@@ -188,7 +189,7 @@ export class CollectorRunner {
       delete this.counters.last_error;
     } catch (err) {
       this.counters.failures++;
-      this.counters.last_error = err instanceof Error ? err.message : String(err);
+      this.counters.last_error = errorMessage(err);
       if (!run.closed) this.logger.error({ collector: this.id, err }, 'collection failed');
     } finally {
       timer.cancel();
@@ -217,7 +218,7 @@ export class CollectorRunner {
     this.invalidSinceLog++;
     const now = this.now();
     if (now - this.invalidLoggedAt < MALFORMED_LOG_INTERVAL_MS) return;
-    this.logger.error({ collector: this.id, err: err instanceof Error ? err.message : String(err), refused: this.invalidSinceLog }, 'emit refused: not a valid event (counted as invalid_events)');
+    this.logger.error({ collector: this.id, err: errorMessage(err), refused: this.invalidSinceLog }, 'emit refused: not a valid event (counted as invalid_events)');
     this.invalidLoggedAt = now;
     this.invalidSinceLog = 0;
   }
